@@ -1,0 +1,357 @@
+package version
+
+// These tests pin the DVV-set rules of DESIGN §3 and Dynamo §4.4: merge is a
+// join (commutative, associative, idempotent), a write with context c
+// replaces exactly the siblings c covers, and writers sharing a stale context
+// all survive as siblings.
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func actor(i int) Actor { return NewActor([]byte{byte(i), 0xAA, 0, 0, 0, 0, 0, byte(i)}, uint32(i+1)) }
+
+// history drives a few replicas through random coordinator writes (with
+// fresh, stale, empty or foreign contexts) and merges, and returns every
+// object any replica held along the way. Objects reachable like this are the
+// only ones the store ever sees, so the laws are checked on them.
+func history(t *rapid.T) []Object {
+	nReplicas := rapid.IntRange(1, 4).Draw(t, "replicas")
+	replicas := make([]Object, nReplicas)
+	var seen []Object
+	var contexts []VV
+	steps := rapid.IntRange(1, 30).Draw(t, "steps")
+	for i := 0; i < steps; i++ {
+		r := rapid.IntRange(0, nReplicas-1).Draw(t, "replica")
+		switch rapid.IntRange(0, 3).Draw(t, "op") {
+		case 0, 1: // a write coordinated by replica r
+			var ctx VV
+			switch rapid.IntRange(0, 2).Draw(t, "ctxkind") {
+			case 0:
+				ctx = replicas[r].VV // blind write: local context
+			case 1:
+				if len(contexts) > 0 {
+					ctx = contexts[rapid.IntRange(0, len(contexts)-1).Draw(t, "stale")]
+				}
+			}
+			s := Sibling{
+				Value:     []byte(fmt.Sprintf("v%d", i)),
+				Tombstone: rapid.IntRange(0, 5).Draw(t, "tomb") == 0,
+				Timestamp: int64(rapid.IntRange(0, 50).Draw(t, "ts")),
+			}
+			if s.Tombstone {
+				s.Value = nil
+			}
+			replicas[r] = replicas[r].Put(actor(r), ctx, s)
+		case 2: // replication / repair: merge another replica in
+			from := rapid.IntRange(0, nReplicas-1).Draw(t, "from")
+			replicas[r] = Merge(replicas[r], replicas[from])
+		case 3: // a client reads and keeps the context for later
+			contexts = append(contexts, replicas[r].VV)
+		}
+		if err := replicas[r].Validate(); err != nil {
+			t.Fatalf("invariant broken: %v\n%+v", err, replicas[r])
+		}
+		seen = append(seen, replicas[r])
+	}
+	return append(seen, replicas...)
+}
+
+func pick(t *rapid.T, objs []Object, label string) Object {
+	return objs[rapid.IntRange(0, len(objs)-1).Draw(t, label)]
+}
+
+func equalObjects(a, b Object) bool {
+	return bytes.Equal(AppendObject(nil, a), AppendObject(nil, b))
+}
+
+func TestMergeCommutative(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		objs := history(t)
+		a, b := pick(t, objs, "a"), pick(t, objs, "b")
+		if !equalObjects(Merge(a, b), Merge(b, a)) {
+			t.Fatalf("merge(a,b) != merge(b,a)\na=%+v\nb=%+v", a, b)
+		}
+	})
+}
+
+func TestMergeAssociative(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		objs := history(t)
+		a, b, c := pick(t, objs, "a"), pick(t, objs, "b"), pick(t, objs, "c")
+		if !equalObjects(Merge(Merge(a, b), c), Merge(a, Merge(b, c))) {
+			t.Fatalf("merge not associative\na=%+v\nb=%+v\nc=%+v", a, b, c)
+		}
+	})
+}
+
+func TestMergeIdempotent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		objs := history(t)
+		a, b := pick(t, objs, "a"), pick(t, objs, "b")
+		if !equalObjects(Merge(a, a), a) {
+			t.Fatalf("merge(a,a) != a: %+v", a)
+		}
+		ab := Merge(a, b)
+		if !equalObjects(Merge(ab, b), ab) {
+			t.Fatalf("merge(merge(a,b),b) != merge(a,b)")
+		}
+	})
+}
+
+// Merging with the zero object (a replica that has nothing) changes nothing.
+func TestMergeIdentity(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a := pick(t, history(t), "a")
+		if !equalObjects(Merge(a, Object{}), a) || !equalObjects(Merge(Object{}, a), a) {
+			t.Fatalf("zero object is not the identity")
+		}
+	})
+}
+
+// A write with context c removes exactly the siblings c covers and keeps
+// the others, and its VV descends both the old object and c.
+func TestPutReplacesExactlyCovered(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		objs := history(t)
+		o := pick(t, objs, "o")
+		ctx := pick(t, objs, "ctx").VV
+		a := actor(rapid.IntRange(0, 5).Draw(t, "actor"))
+		out := o.Put(a, ctx, Sibling{Value: []byte("new"), Timestamp: 7})
+		if err := out.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		want := map[Dot]bool{}
+		for _, s := range o.Siblings {
+			if !ctx.Covers(s.Dot) {
+				want[s.Dot] = true
+			}
+		}
+		var newDots int
+		for _, s := range out.Siblings {
+			if string(s.Value) == "new" && s.Dot.Actor == a && !o.VV.Covers(s.Dot) && !ctx.Covers(s.Dot) {
+				newDots++
+				continue
+			}
+			if !want[s.Dot] {
+				t.Fatalf("sibling %s survived though context covers it", s.Dot)
+			}
+			delete(want, s.Dot)
+		}
+		if newDots != 1 || len(want) != 0 {
+			t.Fatalf("new dots %d, missing survivors %v", newDots, want)
+		}
+		if !out.VV.Descends(o.VV) || !out.VV.Descends(ctx) {
+			t.Fatalf("VV %s does not descend object %s and context %s", out.VV, o.VV, ctx)
+		}
+	})
+}
+
+// The sibling scenario of issue 2 and Riak's sibling_explosion: k writers
+// with the same stale context all survive; a write with the merged context
+// leaves one.
+func TestConcurrentWritersSameStaleContext(t *testing.T) {
+	for _, k := range []int{2, 4, 8} {
+		t.Run(fmt.Sprint(k), func(t *testing.T) {
+			coord := actor(0)
+			var o Object
+			// Every writer starts from the same stale (empty) context and then
+			// writes with the context its own previous write returned, like
+			// Riak's sibling_explosion clients.
+			ctx := make([]VV, k)
+			for round := 0; round < 100; round++ {
+				w := round % k
+				o = o.Put(coord, ctx[w], Sibling{Value: []byte(fmt.Sprintf("w%d-r%d", w, round)), Timestamp: int64(round)})
+				ctx[w] = o.VV
+				if len(o.Siblings) > k {
+					t.Fatalf("round %d: %d siblings from %d writers", round, len(o.Siblings), k)
+				}
+			}
+			if len(o.Siblings) != k {
+				t.Fatalf("%d siblings at the end, want one per writer (%d)", len(o.Siblings), k)
+			}
+			merged := o.Put(coord, o.VV, Sibling{Value: []byte("merged"), Timestamp: 1000})
+			if len(merged.Siblings) != 1 || string(merged.Siblings[0].Value) != "merged" {
+				t.Fatalf("merge write left %d siblings", len(merged.Siblings))
+			}
+		})
+	}
+}
+
+func TestTwoStaleWritesBothSurvive(t *testing.T) {
+	var o Object
+	a, b := actor(1), actor(2)
+	o = o.Put(a, nil, Sibling{Value: []byte("a"), Timestamp: 1})
+	o = o.Put(a, nil, Sibling{Value: []byte("b"), Timestamp: 2})
+	if len(o.Siblings) != 2 {
+		t.Fatalf("got %d siblings, want 2", len(o.Siblings))
+	}
+	// Same stale context at another coordinator, merged in afterwards.
+	other := Object{}.Put(b, nil, Sibling{Value: []byte("c"), Timestamp: 3})
+	m := Merge(o, other)
+	if len(m.Live(0)) != 3 {
+		t.Fatalf("got %d live siblings, want 3", len(m.Live(0)))
+	}
+	final := m.Put(a, m.VV, Sibling{Value: []byte("abc"), Timestamp: 4})
+	if len(final.Siblings) != 1 {
+		t.Fatalf("got %d siblings after merge write", len(final.Siblings))
+	}
+	// A replica still holding the old siblings converges to the merge write.
+	if got := Merge(other, final); !equalObjects(got, final) {
+		t.Fatalf("stale replica did not converge: %+v", got)
+	}
+}
+
+func TestWinnerAndExpiry(t *testing.T) {
+	var o Object
+	o = o.Put(actor(1), nil, Sibling{Value: []byte("old"), Timestamp: 10})
+	o = o.Put(actor(2), nil, Sibling{Value: []byte("new"), Timestamp: 20, Expiry: 100})
+	if s, ok := o.Value(50); !ok || string(s.Value) != "new" {
+		t.Fatalf("before expiry got %q %v", s.Value, ok)
+	}
+	if _, ok := o.Value(100); ok {
+		t.Fatal("expired winner must read as missing")
+	}
+	if o.Dead(100) {
+		t.Fatal("object with a live sibling is not dead")
+	}
+	c, changed := o.Compact(100)
+	if !changed || !c.Siblings[1].Tombstone || c.Siblings[1].Value != nil {
+		t.Fatalf("compact did not drop the expired value: %+v", c)
+	}
+	if !equalObjects(Merge(o, c), c) || !equalObjects(Merge(c, o), c) {
+		t.Fatal("compacted copy must win the merge from either side")
+	}
+	del := o.Put(actor(1), o.VV, Sibling{Tombstone: true, Timestamp: 30})
+	if !del.Dead(0) || del.DeathTime() != 30 {
+		t.Fatalf("tombstone object: dead=%v death=%d", del.Dead(0), del.DeathTime())
+	}
+}
+
+func TestCap(t *testing.T) {
+	var o Object
+	for i := 0; i < 10; i++ {
+		o = o.Put(actor(i), nil, Sibling{Value: []byte{byte(i)}, Timestamp: int64(i)})
+	}
+	c, folded := o.Cap(4)
+	if folded != 6 || len(c.Siblings) != 4 {
+		t.Fatalf("folded %d kept %d", folded, len(c.Siblings))
+	}
+	for _, s := range c.Siblings {
+		if s.Timestamp < 6 {
+			t.Fatalf("kept an old sibling %d", s.Timestamp)
+		}
+	}
+	// A replica holding the uncapped object converges on the capped one.
+	if !equalObjects(Merge(o, c), c) {
+		t.Fatal("capped object does not win the merge")
+	}
+}
+
+func TestObjectRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		o := pick(t, history(t), "o")
+		if rapid.Bool().Draw(t, "expiry") && len(o.Siblings) > 0 {
+			o.Siblings[0].Expiry = 123456789
+		}
+		enc := AppendObject(nil, o)
+		got, err := DecodeObject(enc)
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		if !bytes.Equal(AppendObject(nil, got), enc) {
+			t.Fatalf("round trip changed the object")
+		}
+		if len(enc) > o.EncodedSize() {
+			t.Fatalf("EncodedSize %d < %d", o.EncodedSize(), len(enc))
+		}
+		tok := EncodeContext(o.VV)
+		vv, err := DecodeContext(tok)
+		if err != nil || !vv.Equal(o.VV) {
+			t.Fatalf("context round trip: %v %s != %s", err, vv, o.VV)
+		}
+	})
+}
+
+func TestDecodeContextRejects(t *testing.T) {
+	good := EncodeContext(VV{{actor(1), 3}, {actor(2), 1}})
+	for _, tok := range []string{
+		"!!!", "AA", good[:len(good)-2], good + "A", "AQ", // format, truncated, trailing
+		EncodeContext(VV{{actor(2), 1}, {actor(1), 3}}), // unsorted
+		EncodeContext(VV{{actor(1), 0}}),                // zero counter
+		EncodeContext(VV{{actor(1), MaxCounter + 1}}),   // overflow guard
+		string(make([]byte, MaxContextLen+1)),
+	} {
+		if _, err := DecodeContext(tok); err == nil {
+			t.Errorf("DecodeContext(%q) accepted", tok)
+		}
+	}
+	if vv, err := DecodeContext(""); err != nil || vv != nil {
+		t.Fatalf("empty context: %v %v", vv, err)
+	}
+}
+
+func TestHash(t *testing.T) {
+	var o Object
+	if Hash([]byte("k"), o) != 0 {
+		t.Fatal("missing key must hash to 0")
+	}
+	o = o.Put(actor(1), nil, Sibling{Value: []byte("x")})
+	h1 := Hash([]byte("k"), o)
+	if h1 == 0 || h1 == Hash([]byte("j"), o) {
+		t.Fatal("hash must depend on the key")
+	}
+	o2 := o.Put(actor(1), o.VV, Sibling{Value: []byte("y")})
+	if Hash([]byte("k"), o2) == h1 {
+		t.Fatal("hash must change with the version")
+	}
+}
+
+func FuzzDecodeObject(f *testing.F) {
+	var o Object
+	o = o.Put(actor(1), nil, Sibling{Value: []byte("a"), Timestamp: 1, Expiry: 5})
+	o = o.Put(actor(2), nil, Sibling{Tombstone: true, Timestamp: 2})
+	f.Add(AppendObject(nil, o))
+	f.Add(AppendObject(nil, Object{}))
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{1, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeObject(b)
+		if err != nil {
+			return
+		}
+		// Anything accepted is well formed and survives a round trip.
+		if err := o.Validate(); err != nil {
+			t.Fatalf("accepted an invalid object: %v", err)
+		}
+		again, err := DecodeObject(AppendObject(nil, o))
+		if err != nil || !equalObjects(again, o) {
+			t.Fatalf("re-encoding an accepted object failed: %v", err)
+		}
+		_ = Merge(o, o)
+	})
+}
+
+func FuzzDecodeContext(f *testing.F) {
+	f.Add(EncodeContext(VV{{actor(1), 3}, {actor(2), 1}}))
+	f.Add("")
+	f.Add("AQ")
+	f.Add("AQE")
+	f.Fuzz(func(t *testing.T, tok string) {
+		vv, err := DecodeContext(tok)
+		if err != nil {
+			return
+		}
+		if err := vv.Validate(); err != nil {
+			t.Fatalf("accepted an invalid context: %v", err)
+		}
+		again, err := DecodeContext(EncodeContext(vv))
+		if err != nil || !again.Equal(vv) {
+			t.Fatalf("re-encoding an accepted context failed: %v", err)
+		}
+	})
+}
