@@ -1,0 +1,112 @@
+package coordinator
+
+import (
+	"errors"
+
+	"github.com/dynago/dynago/version"
+)
+
+// OpKind says what a client write does to a key's current object.
+type OpKind uint8
+
+// The write operations. Each is applied by the key's coordinator to its
+// current object (Apply) and the resulting object is replicated.
+const (
+	// OpSet writes Value (SET, SETCTX, SETNX, SETEX, GETSET, MSET, ...).
+	OpSet OpKind = iota + 1
+	// OpDelete writes a tombstone (DEL, UNLINK, DELCTX, GETDEL with Get).
+	OpDelete
+	// OpIncrBy adds Delta to the integer value (INCR, DECR, INCRBY, DECRBY).
+	OpIncrBy
+	// OpAppend appends Value to the current value (APPEND).
+	OpAppend
+	// OpExpire changes the expiry of the current value (EXPIRE family,
+	// PERSIST, GETEX): ExpireAt, or Persist to clear it.
+	OpExpire
+)
+
+// ExpireCond is the NX/XX/GT/LT option of EXPIRE and friends (Redis 7).
+type ExpireCond uint8
+
+// Expire conditions.
+const (
+	ExpireAlways ExpireCond = iota
+	ExpireNX                // only when the key has no expiry
+	ExpireXX                // only when the key has an expiry
+	ExpireGT                // only when the new expiry is greater
+	ExpireLT                // only when the new expiry is less
+)
+
+// Op is one client write. It is plain data so that a node that is not a
+// home replica can forward it to one (DESIGN §4 step 2).
+type Op struct {
+	Kind  OpKind
+	Value []byte
+	Delta int64
+
+	// UseContext makes the write use Context (SETCTX, DELCTX) instead of
+	// the coordinator's view of the key. An empty Context with UseContext
+	// creates a sibling beside every existing version.
+	UseContext bool
+	Context    version.VV
+
+	// NX / XX: apply only if the key does (not) hold a live value.
+	NX, XX bool
+	// Get asks for the value before the write in Result.Old (SET … GET,
+	// GETSET, GETDEL, GETEX).
+	Get bool
+
+	// ExpireAt is the absolute expiry in unix ms for the new value (0: none).
+	ExpireAt int64
+	// KeepTTL keeps the current value's expiry (SET … KEEPTTL; also APPEND
+	// and INCR, as in Redis).
+	KeepTTL bool
+	// Persist clears the expiry (PERSIST, GETEX PERSIST).
+	Persist bool
+	// Cond restricts OpExpire (EXPIRE … NX|XX|GT|LT).
+	Cond ExpireCond
+}
+
+// NeedsRead reports whether the op depends on the key's current value, so
+// the coordinator must read a quorum before applying it (DESIGN §3: NX, XX,
+// INCR, GETSET … are evaluated on a quorum read and are not linearizable).
+// A plain SET or SETCTX/DELCTX is applied to the coordinator's local object
+// only.
+func (op Op) NeedsRead() bool {
+	switch op.Kind {
+	case OpSet:
+		return op.NX || op.XX || op.Get || op.KeepTTL
+	case OpDelete:
+		// DEL answers how many keys existed; DELCTX does not need to know.
+		return !op.UseContext
+	}
+	return true
+}
+
+// Result is what a write did.
+type Result struct {
+	// Applied is false when a condition (NX, XX, an EXPIRE condition, a
+	// missing key for EXPIRE/PERSIST/DEL) stopped the write; nothing was
+	// stored then.
+	Applied bool
+	// Old is the live value before the write, when Op.Get asked for it;
+	// OldFound says whether there was one.
+	Old      []byte
+	OldFound bool
+	// Int carries the integer reply: the new value for OpIncrBy, the new
+	// length for OpAppend.
+	Int int64
+	// Object is the key's object after the write (before it when nothing
+	// was applied); its VV is the context a client may use next.
+	Object version.Object
+}
+
+// Errors Apply returns; each is a client error, nothing is written.
+var (
+	// ErrNotInteger: INCR family on a value that is not a base-10 int64.
+	ErrNotInteger = errors.New("coordinator: value is not an integer or out of range")
+	// ErrOverflow: INCR family would overflow int64.
+	ErrOverflow = errors.New("coordinator: increment or decrement would overflow")
+	// ErrValueTooLarge: the resulting value exceeds the configured limit.
+	ErrValueTooLarge = errors.New("coordinator: value too large")
+)

@@ -1,0 +1,170 @@
+package resp
+
+import (
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Writer builds RESP replies into a byte buffer. It speaks RESP2 by default
+// and RESP3 after the connection said HELLO 3; callers use the RESP3 shapes
+// (maps, sets, null, doubles, booleans) and the writer degrades them to their
+// RESP2 equivalents, as Redis does.
+//
+// A Writer is owned by one command at a time and is not safe for concurrent
+// use.
+type Writer struct {
+	buf   []byte
+	proto int // 2 or 3
+}
+
+// NewWriter returns a writer speaking protocol version proto (2 or 3).
+func NewWriter(proto int) *Writer { return &Writer{proto: proto} }
+
+// Bytes returns the encoded replies so far.
+func (w *Writer) Bytes() []byte { return w.buf }
+
+// Reset empties the buffer and sets the protocol version.
+func (w *Writer) Reset(proto int) { w.buf, w.proto = w.buf[:0], proto }
+
+// Proto is the protocol version replies are written in.
+func (w *Writer) Proto() int { return w.proto }
+
+func (w *Writer) header(prefix byte, n int64) {
+	w.buf = append(w.buf, prefix)
+	w.buf = strconv.AppendInt(w.buf, n, 10)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// WriteSimple writes a simple string (+OK). Newlines are replaced by spaces.
+func (w *Writer) WriteSimple(s string) {
+	w.buf = append(w.buf, '+')
+	w.buf = appendLine(w.buf, s)
+}
+
+// WriteOK writes +OK.
+func (w *Writer) WriteOK() { w.buf = append(w.buf, "+OK\r\n"...) }
+
+// WriteError writes an error reply. msg must start with the error code
+// (ERR, WRONGTYPE, TRYAGAIN, ...), as Redis errors do.
+func (w *Writer) WriteError(msg string) {
+	w.buf = append(w.buf, '-')
+	w.buf = appendLine(w.buf, msg)
+}
+
+// WriteInt writes an integer reply.
+func (w *Writer) WriteInt(n int64) { w.header(':', n) }
+
+// WriteBulk writes a bulk string.
+func (w *Writer) WriteBulk(b []byte) {
+	w.header('$', int64(len(b)))
+	w.buf = append(w.buf, b...)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// WriteBulkString writes a bulk string.
+func (w *Writer) WriteBulkString(s string) {
+	w.header('$', int64(len(s)))
+	w.buf = append(w.buf, s...)
+	w.buf = append(w.buf, '\r', '\n')
+}
+
+// WriteNull writes the null reply: $-1 in RESP2, _ in RESP3.
+func (w *Writer) WriteNull() {
+	if w.proto >= 3 {
+		w.buf = append(w.buf, "_\r\n"...)
+		return
+	}
+	w.buf = append(w.buf, "$-1\r\n"...)
+}
+
+// WriteNullArray writes a null array: *-1 in RESP2, _ in RESP3.
+func (w *Writer) WriteNullArray() {
+	if w.proto >= 3 {
+		w.buf = append(w.buf, "_\r\n"...)
+		return
+	}
+	w.buf = append(w.buf, "*-1\r\n"...)
+}
+
+// WriteArray starts an array of n elements.
+func (w *Writer) WriteArray(n int) { w.header('*', int64(n)) }
+
+// WriteMap starts a map of n key/value pairs: %n in RESP3, an array of 2n
+// elements in RESP2.
+func (w *Writer) WriteMap(n int) {
+	if w.proto >= 3 {
+		w.header('%', int64(n))
+		return
+	}
+	w.header('*', int64(2*n))
+}
+
+// WriteSet starts a set of n elements: ~n in RESP3, an array in RESP2.
+func (w *Writer) WriteSet(n int) {
+	if w.proto >= 3 {
+		w.header('~', int64(n))
+		return
+	}
+	w.header('*', int64(n))
+}
+
+// WriteBool writes a boolean: #t/#f in RESP3, :1/:0 in RESP2.
+func (w *Writer) WriteBool(b bool) {
+	switch {
+	case w.proto >= 3 && b:
+		w.buf = append(w.buf, "#t\r\n"...)
+	case w.proto >= 3:
+		w.buf = append(w.buf, "#f\r\n"...)
+	case b:
+		w.buf = append(w.buf, ":1\r\n"...)
+	default:
+		w.buf = append(w.buf, ":0\r\n"...)
+	}
+}
+
+// WriteDouble writes a double: ,x in RESP3, a bulk string in RESP2.
+func (w *Writer) WriteDouble(f float64) {
+	var s string
+	switch {
+	case math.IsInf(f, 1):
+		s = "inf"
+	case math.IsInf(f, -1):
+		s = "-inf"
+	case math.IsNaN(f):
+		s = "nan"
+	default:
+		s = strconv.FormatFloat(f, 'g', 17, 64)
+	}
+	if w.proto >= 3 {
+		w.buf = append(w.buf, ',')
+		w.buf = append(w.buf, s...)
+		w.buf = append(w.buf, '\r', '\n')
+		return
+	}
+	w.WriteBulkString(s)
+}
+
+// WriteVerbatim writes verbatim text (INFO, CLIENT INFO): =n txt:… in
+// RESP3, a bulk string in RESP2.
+func (w *Writer) WriteVerbatim(s string) {
+	if w.proto >= 3 {
+		w.header('=', int64(len(s)+4))
+		w.buf = append(w.buf, "txt:"...)
+		w.buf = append(w.buf, s...)
+		w.buf = append(w.buf, '\r', '\n')
+		return
+	}
+	w.WriteBulkString(s)
+}
+
+// WriteRaw appends pre-encoded RESP.
+func (w *Writer) WriteRaw(b []byte) { w.buf = append(w.buf, b...) }
+
+func appendLine(dst []byte, s string) []byte {
+	if strings.ContainsAny(s, "\r\n") {
+		s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	}
+	dst = append(dst, s...)
+	return append(dst, '\r', '\n')
+}
