@@ -1,0 +1,2 @@
+// Package ring places keys on nodes.
+package ring
