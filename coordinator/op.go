@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 
 	"github.com/dynago/dynago/version"
@@ -23,6 +24,11 @@ const (
 	// OpExpire changes the expiry of the current value (EXPIRE family,
 	// PERSIST, GETEX): ExpireAt, or Persist to clear it.
 	OpExpire
+	// OpSetRange overwrites the value from byte Offset with Value, padding
+	// with zero bytes (SETRANGE).
+	OpSetRange
+	// OpIncrByFloat adds the decimal Float to the value (INCRBYFLOAT).
+	OpIncrByFloat
 )
 
 // ExpireCond is the NX/XX/GT/LT option of EXPIRE and friends (Redis 7).
@@ -43,6 +49,12 @@ type Op struct {
 	Kind  OpKind
 	Value []byte
 	Delta int64
+	// Offset is SETRANGE's byte offset.
+	Offset int64
+	// Float is INCRBYFLOAT's increment as the client wrote it; the
+	// coordinator parses it so that a forwarded op is applied exactly as
+	// the client meant.
+	Float string
 
 	// UseContext makes the write use Context (SETCTX, DELCTX) instead of
 	// the coordinator's view of the key. An empty Context with UseContext
@@ -94,8 +106,10 @@ type Result struct {
 	Old      []byte
 	OldFound bool
 	// Int carries the integer reply: the new value for OpIncrBy, the new
-	// length for OpAppend.
+	// length for OpAppend and OpSetRange.
 	Int int64
+	// Bytes carries a string reply: the new value for OpIncrByFloat.
+	Bytes []byte
 	// Object is the key's object after the write (before it when nothing
 	// was applied); its VV is the context a client may use next.
 	Object version.Object
@@ -109,4 +123,35 @@ var (
 	ErrOverflow = errors.New("coordinator: increment or decrement would overflow")
 	// ErrValueTooLarge: the resulting value exceeds the configured limit.
 	ErrValueTooLarge = errors.New("coordinator: value too large")
+	// ErrNotFloat: INCRBYFLOAT on a value or with an increment that is not
+	// a finite decimal number, or a result that is not finite.
+	ErrNotFloat = errors.New("coordinator: value is not a valid float")
+	// ErrUnknownOp: an Op whose Kind this node does not know (a forwarded
+	// op from a newer node).
+	ErrUnknownOp = errors.New("coordinator: unknown write operation")
 )
+
+// consistencyKey is the context key of a per-request R/W override.
+type consistencyKey struct{}
+
+// Consistency is a per-request override of the read and write quorums
+// (DESIGN §4 step 7, like Cassandra's per-query consistency level). Zero
+// fields mean "the node's default".
+type Consistency struct {
+	R, W int
+}
+
+// WithConsistency returns ctx carrying the override c. The RESP layer sets
+// it from the connection's `DYNAGO CONSISTENCY R W`.
+func WithConsistency(ctx context.Context, c Consistency) context.Context {
+	if c == (Consistency{}) {
+		return ctx
+	}
+	return context.WithValue(ctx, consistencyKey{}, c)
+}
+
+// ConsistencyFrom returns the override carried by ctx (zero if none).
+func ConsistencyFrom(ctx context.Context) Consistency {
+	c, _ := ctx.Value(consistencyKey{}).(Consistency)
+	return c
+}
