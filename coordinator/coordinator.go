@@ -178,8 +178,8 @@ type Coordinator struct {
 
 	// bg is the context of work that outlives a client request: replica
 	// writes still in flight, read repairs, handoff. Close cancels it.
-	bg       context.Context
-	stop     context.CancelFunc
+	bg     context.Context
+	stop   context.CancelFunc
 	wg     sync.WaitGroup // the handoff loop
 	closed atomic.Bool
 	// bgMu guards the count of request work running in the background

@@ -109,9 +109,9 @@ type RPC struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the RPC starts
 
-	mu     sync.Mutex
-	closed bool
-	peers  map[string]*peer
+	mu      sync.Mutex
+	closed  bool
+	peers   map[string]*peer
 	inbound map[*rpcConn]struct{}
 
 	nextID atomic.Uint64
@@ -306,8 +306,8 @@ type peer struct {
 
 	mu         sync.Mutex
 	conns      []*rpcConn
-	next       int       // round-robin over conns
-	dialing    bool      // one dial at a time
+	next       int  // round-robin over conns
+	dialing    bool // one dial at a time
 	dialDone   chan struct{}
 	failedAt   time.Time // last dial failure, for RedialBackoff
 	failedWith error
