@@ -11,6 +11,12 @@ import (
 // implements it; handler tests use an in-memory fake. Every method must be
 // safe for concurrent use and must honour ctx (the request deadline, and
 // cancellation on server shutdown).
+//
+// Memory ownership: the keys and values passed to Write and WriteMany are
+// copies the server never touches again, so a backend may keep them (e.g.
+// to finish replicating after it answered). The keys passed to Get,
+// GetMany and Scan's callback point into connection buffers and are valid
+// only during the call. Returned objects are only read by the server.
 type Backend interface {
 	// Get returns the key's object merged from a read quorum. A missing key
 	// is the zero Object, not an error.

@@ -2,25 +2,35 @@ package resp
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/dynago/dynago/coordinator"
 )
 
 // HandlerFunc executes one command. args[0] is the command name as the
-// client sent it; arity has been checked against the command table before
-// the call. The handler writes exactly one reply to w (which may be an
-// array). It must not keep args or w after returning.
+// client sent it (args[1] the subcommand, for container commands); arity
+// and authentication have been checked before the call. The handler writes
+// exactly one reply to w (which may be an array). It must not keep args or
+// w after returning: args point into the connection's read buffer.
+//
+// ctx carries the request deadline, is cancelled when the server gives up
+// draining at shutdown, and carries the connection's consistency override
+// (coordinator.WithConsistency).
 type HandlerFunc func(ctx context.Context, c *Client, args [][]byte, w *Writer)
 
 // Command is one entry of the command table. The table drives dispatch,
 // arity checks, COMMAND / COMMAND INFO / COMMAND DOCS replies and the key
 // positions cluster clients use for routing.
 type Command struct {
-	Name string // lower case, e.g. "set"; subcommands as "client|setname"
+	Name string // lower case, e.g. "set"; for subcommands just "setname"
 	// Arity follows Redis: positive is exact, negative is a minimum,
-	// counting the command name.
+	// counting the command name (and the subcommand name).
 	Arity int
 	// Flags as Redis reports them: "write", "readonly", "denyoom", "admin",
-	// "fast", "noscript", "loading", "stale", "no_auth", ...
+	// "fast", "noscript", "loading", "stale", "no_auth", ... "no_auth"
+	// lets the command run before AUTH.
 	Flags []string
 	// FirstKey, LastKey, Step: key positions (1-based; LastKey -1 means the
 	// last argument). All zero for commands without keys.
@@ -35,11 +45,31 @@ type Command struct {
 	// Arguments for COMMAND DOCS; optional.
 	Arguments []Arg
 
+	// Handler runs the command; nil for a container whose subcommands do
+	// all the work.
 	Handler HandlerFunc
-	// Subcommands, for container commands (CLIENT, COMMAND, CONFIG, CLUSTER,
-	// DYNAGO). Keyed by lower-case subcommand name.
+	// Subcommands, for container commands (CLIENT, COMMAND, CONFIG,
+	// CLUSTER, DYNAGO), keyed by lower-case subcommand name.
 	Subcommands map[string]*Command
+
+	// local marks built-in commands that never reach the backend, so they
+	// get no request context (it costs a timer per command).
+	local bool
+
+	// Filled by Register.
+	fullName string // "set", "client|setname"
+	flags    cmdFlags
+	stats    *cmdStats
 }
+
+// cmdFlags are the Flags the dispatcher consults, decoded once.
+type cmdFlags uint8
+
+const (
+	flagWrite cmdFlags = 1 << iota
+	flagNoAuth
+	flagLocal
+)
 
 // Arg describes one argument for COMMAND DOCS.
 type Arg struct {
@@ -50,31 +80,67 @@ type Arg struct {
 	Args  []Arg // for oneof / block
 }
 
-// Client is the per-connection state. Fields are owned by the connection's
-// goroutine and by commands run on its behalf, which the server runs one at a
-// time per connection unless they touch no connection state.
+// Client is one connection's state. The connection's goroutine owns it:
+// commands of one connection run one at a time, so handlers may read and
+// change the unguarded fields freely. Other connections only read what
+// CLIENT LIST / INFO / KILL show, through mu and atomics.
 type Client struct {
-	ID       int64
-	Addr     string // remote address
-	LAddr    string // local address
-	Name     string // CLIENT SETNAME
-	LibName  string // CLIENT SETINFO LIB-NAME
-	LibVer   string // CLIENT SETINFO LIB-VER
-	Proto    int    // 2 or 3 (HELLO)
-	Authed   bool   // AUTH passed, or no password configured
-	User     string // authenticated user ("default")
-	DB       int    // always 0
-	Created  time.Time
-	LastCmd  string
-	LastUsed time.Time
-	// ReadOnly is set by READONLY (cluster clients); it changes nothing in
-	// dynago but is reported back.
-	ReadOnly bool
-	// closeAfterReply makes the server close the connection once the
-	// current reply is written (QUIT, protocol errors).
+	id           int64
+	addr, laddr  string
+	created      time.Time
+	requiresAuth bool
+
+	// Owned by the connection goroutine.
+	proto           int // 2 or 3 (HELLO)
+	authed          bool
+	user            string
+	consistency     coordinator.Consistency
+	replyOff        bool // CLIENT REPLY OFF
+	replySkip       int  // CLIENT REPLY SKIP: replies still to drop (2 → the SKIP's own and the next)
 	closeAfterReply bool
+	dropConn        bool     // close at once without writing pending replies (output limit)
+	lower           [32]byte // scratch for the lower-cased command name
+
+	// Read by other connections.
+	lastCmd  atomic.Pointer[Command]
+	lastUsed atomic.Int64 // unix nanoseconds
+	mu       struct {
+		sync.Mutex
+		name, libName, libVer string
+		noEvict, noTouch      bool
+		user                  string // copy of user, for CLIENT LIST
+		proto                 int    // copy of proto, for CLIENT LIST
+	}
+	conn *conn // nil for clients driven through Server.Handle
 }
 
-// CloseAfterReply asks the server to close the connection after the current
-// reply has been written.
+// ID is the connection's id (CLIENT ID), unique within the server.
+func (c *Client) ID() int64 { return c.id }
+
+// Addr is the remote address, "ip:port".
+func (c *Client) Addr() string { return c.addr }
+
+// Proto is the protocol version replies use: 2, or 3 after HELLO 3.
+func (c *Client) Proto() int { return c.proto }
+
+// Authenticated reports whether the client may run every command.
+func (c *Client) Authenticated() bool { return c.authed }
+
+// Name is the name set by CLIENT SETNAME or HELLO SETNAME.
+func (c *Client) Name() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mu.name
+}
+
+// Consistency is the connection's R/W override (zero: node defaults).
+func (c *Client) Consistency() coordinator.Consistency { return c.consistency }
+
+// SetConsistency sets the connection's R/W override, which every later
+// command of the connection carries in its context (DESIGN §4 step 7; the
+// DYNAGO CONSISTENCY command of the cluster issue calls it).
+func (c *Client) SetConsistency(cons coordinator.Consistency) { c.consistency = cons }
+
+// CloseAfterReply asks the server to close the connection once the
+// current reply has been written (QUIT).
 func (c *Client) CloseAfterReply() { c.closeAfterReply = true }

@@ -30,6 +30,17 @@ func (w *Writer) Reset(proto int) { w.buf, w.proto = w.buf[:0], proto }
 // Proto is the protocol version replies are written in.
 func (w *Writer) Proto() int { return w.proto }
 
+// SetProto switches the protocol version for the replies that follow
+// (HELLO), keeping what is buffered.
+func (w *Writer) SetProto(proto int) { w.proto = proto }
+
+// Len is the number of buffered bytes.
+func (w *Writer) Len() int { return len(w.buf) }
+
+// Truncate drops everything buffered after the first n bytes (CLIENT
+// REPLY OFF / SKIP discard a reply this way).
+func (w *Writer) Truncate(n int) { w.buf = w.buf[:n] }
+
 func (w *Writer) header(prefix byte, n int64) {
 	w.buf = append(w.buf, prefix)
 	w.buf = strconv.AppendInt(w.buf, n, 10)
@@ -156,6 +167,14 @@ func (w *Writer) WriteVerbatim(s string) {
 		return
 	}
 	w.WriteBulkString(s)
+}
+
+// WriteSimpleBytes writes a simple string from bytes (the caller
+// guarantees there is no CR or LF in it).
+func (w *Writer) WriteSimpleBytes(b []byte) {
+	w.buf = append(w.buf, '+')
+	w.buf = append(w.buf, b...)
+	w.buf = append(w.buf, '\r', '\n')
 }
 
 // WriteRaw appends pre-encoded RESP.

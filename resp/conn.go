@@ -1,0 +1,214 @@
+package resp
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tidwall/redcon"
+)
+
+// flushAt is the amount of pending reply bytes after which the connection
+// writes them out in the middle of a batch. Writing blocks while the client
+// does not read, so a pipelined flood is throttled by TCP backpressure and
+// the pending output stays near this size; only a single reply can be
+// larger (up to MaxOutputBytes).
+const flushAt = 64 << 10
+
+// conn is one client connection. Its goroutine (serveConn) owns the parser,
+// the writer and the Client; other goroutines only call interrupt and kill,
+// or read the Client's shared fields.
+type conn struct {
+	s      *Server
+	nc     net.Conn
+	client *Client
+	p      parser
+	w      Writer
+
+	// mu orders the goroutine's read-deadline changes against interrupt,
+	// so that Shutdown's wake-up is never overwritten.
+	mu     sync.Mutex
+	killed atomic.Bool // CLIENT KILL: stop after the current command
+	// lastDone is when the connection last completed a command (or was
+	// accepted); idle and auth timeouts count from it.
+	lastDone time.Time
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc}
+	c.client = s.newClient(nc.RemoteAddr().String(), nc.LocalAddr().String())
+	c.client.conn = c
+	c.w.proto = 2
+	c.lastDone = s.cfg.now()
+	return c
+}
+
+// Read feeds the parser, counting input bytes for INFO.
+func (c *conn) Read(b []byte) (int, error) {
+	n, err := c.nc.Read(b)
+	c.s.stats.netIn.Add(int64(max(n, 0)))
+	return n, err
+}
+
+// interrupt wakes the goroutine from a blocking read (Shutdown).
+func (c *conn) interrupt() {
+	c.mu.Lock()
+	c.nc.SetReadDeadline(time.Unix(1, 0))
+	c.mu.Unlock()
+}
+
+// kill closes the connection (CLIENT KILL). The goroutine notices on its
+// next read or write and cleans up.
+func (c *conn) kill() {
+	c.killed.Store(true)
+	c.nc.Close()
+}
+
+// serveConn is the connection's goroutine: read a batch, run it, write
+// the replies, until the client leaves, breaks the protocol, is killed or
+// the server shuts down.
+func (s *Server) serveConn(c *conn) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug in a handler must not take the node down; drop this
+			// connection and say loudly what happened.
+			s.log.Error("panic serving a client; connection closed", "addr", c.client.addr,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+		c.nc.Close()
+		s.mu.Lock()
+		delete(s.mu.conns, c.client.id)
+		s.mu.Unlock()
+		s.conns.Done()
+	}()
+	for !s.closing.Load() && !c.killed.Load() {
+		c.p.lim = s.limitsFor(c.client)
+		if !c.armReadDeadline() {
+			return
+		}
+		cmds, err := c.p.readBatch(c)
+		if len(cmds) > 0 {
+			c.lastDone = s.cfg.now()
+			if !s.runBatch(c, cmds) {
+				return
+			}
+		}
+		if err != nil {
+			var pe protoError
+			switch {
+			case errors.As(err, &pe):
+				s.stats.protoErrors.Add(1)
+				c.w.WriteError("ERR " + pe.Error())
+				c.flush()
+				s.log.Info("protocol error from client; closing it", "addr", c.client.addr, "err", pe.Error())
+			case errors.Is(err, errQueryLimit):
+				s.log.Warn("client reached the query buffer limit; closing it", "addr", c.client.addr,
+					"buffered", c.p.buffered(), "limit", c.p.lim.maxQuery)
+			default:
+				// EOF, reset, idle timeout or Shutdown's wake-up: whatever
+				// replies are pending still go out if they can.
+				c.flush()
+			}
+			return
+		}
+	}
+}
+
+// limitsFor returns the parser limits for a client's next batch.
+func (s *Server) limitsFor(cl *Client) limits {
+	l := limits{
+		maxArgs:   s.cfg.MaxArgs,
+		maxBulk:   s.cfg.MaxBulkBytes,
+		maxInline: s.cfg.MaxInlineBytes,
+		maxQuery:  s.cfg.MaxQueryBytes,
+	}
+	if !cl.authed {
+		l.unauth = true
+		l.maxQuery = min(l.maxQuery, unauthMaxQuery)
+	}
+	return l
+}
+
+// armReadDeadline sets the read deadline the idle and auth timeouts call
+// for, under mu so that it cannot undo Shutdown's interrupt. It reports
+// false when the server is shutting down.
+func (c *conn) armReadDeadline() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s.closing.Load() {
+		return false
+	}
+	var d time.Duration
+	if idle := time.Duration(c.s.idleTimeout.Load()); idle > 0 {
+		d = idle
+	}
+	if !c.client.authed && c.s.cfg.AuthTimeout > 0 && (d == 0 || c.s.cfg.AuthTimeout < d) {
+		d = c.s.cfg.AuthTimeout
+	}
+	var deadline time.Time
+	if d > 0 {
+		deadline = c.lastDone.Add(d)
+	}
+	return c.nc.SetReadDeadline(deadline) == nil
+}
+
+// runBatch runs one pipeline batch: the commands that one read made
+// complete. Replies are written in order into c.w, which is flushed once at
+// the end (one write per batch for redis-benchmark -P 16), or earlier when
+// it passes flushAt. It reports false when the connection must close.
+//
+// The batch is the unit a later performance pass can run concurrently
+// (independent GETs and SETs of one batch against a cluster), as long as
+// the replies are stitched back in this order.
+func (s *Server) runBatch(c *conn, cmds []redcon.Command) bool {
+	for i := range cmds {
+		s.dispatch(c.client, cmds[i].Args, &c.w)
+		if c.w.Len() > s.cfg.MaxOutputBytes {
+			s.dropClient(c.client, &c.w, c.w.Len())
+		}
+		if c.client.dropConn {
+			return false
+		}
+		if c.client.closeAfterReply || c.killed.Load() {
+			c.flush()
+			return false
+		}
+		if c.w.Len() >= flushAt && !c.flush() {
+			return false
+		}
+	}
+	return c.flush()
+}
+
+// dropClient closes a client whose reply would exceed the output limit,
+// without sending it (Redis's client-output-buffer-limit). A client driven
+// through Handle sees an error reply instead.
+func (s *Server) dropClient(c *Client, w *Writer, size int) {
+	if c.dropConn {
+		return
+	}
+	c.dropConn = true
+	s.stats.outputLimitKills.Add(1)
+	s.log.Warn("client reached the output buffer limit; closing it", "addr", c.addr,
+		"pending", size, "limit", s.cfg.MaxOutputBytes)
+	w.WriteError("ERR reply exceeds the output buffer limit; closing the connection")
+}
+
+// flush writes the pending replies. It reports false on a write error.
+func (c *conn) flush() bool {
+	b := c.w.Bytes()
+	if len(b) == 0 {
+		return true
+	}
+	n, err := c.nc.Write(b)
+	c.s.stats.netOut.Add(int64(n))
+	c.w.Reset(c.w.proto)
+	if cap(c.w.buf) > 4*flushAt {
+		c.w.buf = nil // give back what one huge reply grew
+	}
+	return err == nil
+}

@@ -1,0 +1,196 @@
+package resp
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/dynago/dynago/coordinator"
+)
+
+// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS.
+
+// DEL key [key ...], UNLINK key [key ...]: a tombstone per key with the
+// coordinator's context (DESIGN §3); the reply counts keys that held a
+// live value.
+func (s *Server) cmdDel(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	keys := own(args[1:]...)
+	ops := make([]coordinator.Op, len(keys))
+	for i := range ops {
+		ops[i] = coordinator.Op{Kind: coordinator.OpDelete}
+	}
+	res, errs := s.b.WriteMany(ctx, keys, ops)
+	if err := firstErr(errs, len(keys)); err != nil {
+		s.writeErr(w, err, true)
+		return
+	}
+	n := int64(0)
+	for _, r := range res {
+		if r.Applied {
+			n++
+		}
+	}
+	w.WriteInt(n)
+}
+
+// EXISTS key [key ...] counts the live keys, a repeated key each time.
+func (s *Server) cmdExists(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	objs, err := s.b.GetMany(ctx, args[1:])
+	if err == nil && len(objs) != len(args)-1 {
+		err = errBackendCount
+	}
+	if err != nil {
+		s.writeErr(w, err, false)
+		return
+	}
+	now := s.nowMs()
+	n := int64(0)
+	for _, o := range objs {
+		if _, ok := o.Value(now); ok {
+			n++
+		}
+	}
+	w.WriteInt(n)
+}
+
+// TYPE key: "string" or "none"; dynago stores only strings.
+func (s *Server) cmdType(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	o, err := s.b.Get(ctx, args[1])
+	if err != nil {
+		s.writeErr(w, err, false)
+		return
+	}
+	if _, ok := o.Value(s.nowMs()); ok {
+		w.WriteSimple("string")
+	} else {
+		w.WriteSimple("none")
+	}
+}
+
+// scanDefaultCount is SCAN's COUNT when none is given (Redis: 10).
+const scanDefaultCount = 10
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor is
+// the backend's (Backend.Scan); MATCH and TYPE filter what one call
+// visited, so a call may return fewer keys than COUNT, or none, with a
+// non-zero cursor, as in Redis.
+func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
+	if err != nil {
+		w.WriteError(msgInvalidCurs)
+		return
+	}
+	count := int64(scanDefaultCount)
+	var pattern *glob
+	onlyStrings := true
+	for i := 2; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			w.WriteError(msgSyntax)
+			return
+		}
+		switch v := args[i+1]; {
+		case eqFold(args[i], "count"):
+			var ok bool
+			if count, ok = parseInt64(v); !ok {
+				w.WriteError(msgNotInteger)
+				return
+			}
+			if count < 1 {
+				w.WriteError(msgSyntax)
+				return
+			}
+		case eqFold(args[i], "match"):
+			pattern = compileGlob(v, false)
+		case eqFold(args[i], "type"):
+			onlyStrings = eqFold(v, "string")
+		default:
+			w.WriteError(msgSyntax)
+			return
+		}
+	}
+	var keys keyList
+	next, err := s.b.Scan(ctx, cursor, int(min(count, 1<<20)), func(key []byte) {
+		if onlyStrings {
+			keys.add(key, pattern)
+		}
+	})
+	if err != nil {
+		s.writeErr(w, err, false)
+		return
+	}
+	if keys.undecided {
+		w.WriteError(msgPatternLimit)
+		return
+	}
+	w.WriteArray(2)
+	w.WriteBulkString(strconv.FormatUint(next, 10))
+	keys.write(w)
+}
+
+// keysBatch is how many keys KEYS asks the backend for per Scan call.
+const keysBatch = 1000
+
+// KEYS pattern walks the whole keyspace. It stops with an error at the
+// request deadline rather than holding the connection, and the output limit
+// closes a client whose reply grows past it.
+func (s *Server) cmdKeys(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	pattern := compileGlob(args[1], false)
+	var keys keyList
+	cursor := uint64(0)
+	for {
+		next, err := s.b.Scan(ctx, cursor, keysBatch, func(key []byte) { keys.add(key, pattern) })
+		if err != nil {
+			s.writeErr(w, err, false)
+			return
+		}
+		if keys.undecided {
+			w.WriteError(msgPatternLimit)
+			return
+		}
+		if keys.size > s.cfg.MaxOutputBytes {
+			s.dropClient(c, w, keys.size)
+			return
+		}
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	keys.write(w)
+}
+
+// keyList collects matching keys; the key slices Backend.Scan passes are
+// valid only during the callback, so they are copied into one arena.
+type keyList struct {
+	arena     []byte
+	ends      []int
+	size      int // approximate reply size
+	undecided bool
+}
+
+func (l *keyList) add(key []byte, pattern *glob) {
+	if l.undecided {
+		return
+	}
+	if pattern != nil && !pattern.all {
+		m, ok := pattern.match(key, globBudget(pattern.size, len(key)))
+		if !ok {
+			l.undecided = true
+			return
+		}
+		if !m {
+			return
+		}
+	}
+	l.arena = append(l.arena, key...)
+	l.ends = append(l.ends, len(l.arena))
+	l.size += len(key) + 16
+}
+
+func (l *keyList) write(w *Writer) {
+	w.WriteArray(len(l.ends))
+	start := 0
+	for _, end := range l.ends {
+		w.WriteBulk(l.arena[start:end])
+		start = end
+	}
+}

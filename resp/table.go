@@ -1,0 +1,297 @@
+package resp
+
+import "strings"
+
+// The built-in command table. Flags, key positions and ACL categories are
+// Redis 7's for the namesakes, so COMMAND describes dynago as cluster
+// clients and redis-cli expect; the handlers live in the family files.
+
+// fl splits a space-separated list (flags, categories).
+func fl(s string) []string { return strings.Fields(s) }
+
+// Argument constructors for COMMAND DOCS.
+func keyArg(name string) Arg { return Arg{Name: name, Type: "key"} }
+func strArg(name string) Arg { return Arg{Name: name, Type: "string"} }
+func intArg(name string) Arg { return Arg{Name: name, Type: "integer"} }
+func tok(t string) Arg       { return Arg{Name: strings.ToLower(t), Type: "pure-token", Token: t} }
+func named(t, name, typ string) Arg {
+	return Arg{Name: name, Type: typ, Token: t}
+}
+func optional(a Arg) Arg { a.Flags = append(a.Flags, "optional"); return a }
+func multiple(a Arg) Arg { a.Flags = append(a.Flags, "multiple"); return a }
+func oneof(name string, alts ...Arg) Arg {
+	return Arg{Name: name, Type: "oneof", Args: alts}
+}
+func block(name string, parts ...Arg) Arg {
+	return Arg{Name: name, Type: "block", Args: parts}
+}
+
+// expiryArgs is SETCTX's (and part of SET's) expiration choice.
+func expiryArgs() []Arg {
+	return []Arg{named("EX", "seconds", "integer"), named("PX", "milliseconds", "integer"),
+		named("EXAT", "unix-time-seconds", "unix-time"), named("PXAT", "unix-time-milliseconds", "unix-time")}
+}
+
+// subs builds a subcommand map.
+func subs(cmds ...*Command) map[string]*Command {
+	m := make(map[string]*Command, len(cmds))
+	for _, c := range cmds {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func (s *Server) builtinCommands() []*Command {
+	expireCond := optional(oneof("condition", tok("NX"), tok("XX"), tok("GT"), tok("LT")))
+	return []*Command{
+		// Connection.
+		{Name: "ping", Arity: -1, Flags: fl("fast sentinel"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Returns the server's liveliness response.", Since: "1.0.0", Group: "connection", Complexity: "O(1)",
+			Arguments: []Arg{optional(strArg("message"))}, Handler: s.cmdPing},
+		{Name: "echo", Arity: 2, Flags: fl("fast"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Returns the given string.", Since: "1.0.0", Group: "connection", Complexity: "O(1)",
+			Arguments: []Arg{strArg("message")}, Handler: s.cmdEcho},
+		{Name: "quit", Arity: -1, Flags: fl("allow_busy noscript loading stale fast no_auth allow_busy"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Closes the connection.", Since: "1.0.0", Group: "connection", Complexity: "O(1)", Handler: s.cmdQuit},
+		{Name: "auth", Arity: -2, Flags: fl("noscript loading stale fast no_auth allow_busy"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Authenticates the connection.", Since: "1.0.0", Group: "connection", Complexity: "O(N) where N is the number of passwords defined for the user",
+			Arguments: []Arg{optional(strArg("username")), strArg("password")}, Handler: s.cmdAuth},
+		{Name: "hello", Arity: -1, Flags: fl("noscript loading stale fast no_auth allow_busy"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Handshakes with the server.", Since: "6.0.0", Group: "connection", Complexity: "O(1)",
+			Arguments: []Arg{optional(block("arguments", intArg("protover"),
+				optional(block("auth", tok("AUTH"), strArg("username"), strArg("password"))),
+				optional(named("SETNAME", "clientname", "string"))))}, Handler: s.cmdHello},
+		{Name: "select", Arity: 2, Flags: fl("loading stale fast"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Changes the selected database (dynago has only database 0).", Since: "1.0.0", Group: "connection", Complexity: "O(1)",
+			Arguments: []Arg{intArg("index")}, Handler: s.cmdSelect},
+		s.clientCommand(),
+
+		// Strings.
+		{Name: "get", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @fast"),
+			Summary: "Returns the string value of a key (the newest sibling).", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdGet},
+		{Name: "set", Arity: -3, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @slow"),
+			Summary: "Sets the string value of a key, superseding every version this node has seen.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), strArg("value"), optional(oneof("condition", tok("NX"), tok("XX"))), optional(tok("GET")),
+				optional(oneof("expiration", append(expiryArgs(), tok("KEEPTTL"))...))}, Handler: s.cmdSet},
+		{Name: "setnx", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Sets the value of a key only when the key doesn't exist.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), strArg("value")}, Handler: s.cmdSetNX},
+		{Name: "setex", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @slow"),
+			Summary: "Sets the value and expiration time of a key.", Since: "2.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("seconds"), strArg("value")}, Handler: s.cmdSetEx},
+		{Name: "psetex", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @slow"),
+			Summary: "Sets the value and expiration time in milliseconds of a key.", Since: "2.6.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("milliseconds"), strArg("value")}, Handler: s.cmdSetEx},
+		{Name: "getset", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Returns the previous value of a key after setting it to a new value.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), strArg("value")}, Handler: s.cmdGetSet},
+		{Name: "getdel", Arity: 2, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Returns the value of a key after deleting the key.", Since: "6.2.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdGetDel},
+		{Name: "getex", Arity: -2, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Returns the value of a key after setting its expiration time.", Since: "6.2.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), optional(oneof("expiration", append(expiryArgs(), tok("PERSIST"))...))}, Handler: s.cmdGetEx},
+		{Name: "mget", Arity: -2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@read @string @fast"),
+			Summary: "Atomically returns the string values of one or more keys.", Since: "1.0.0", Group: "string", Complexity: "O(N) where N is the number of keys to retrieve.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdMGet},
+		{Name: "mset", Arity: -3, Flags: fl("write denyoom"), FirstKey: 1, LastKey: -1, Step: 2, ACLCategories: fl("@write @string @slow"),
+			Summary: "Sets the string values of one or more keys (each key on its own, not atomically).", Since: "1.0.1", Group: "string", Complexity: "O(N) where N is the number of keys to set.",
+			Arguments: []Arg{multiple(block("data", keyArg("key"), strArg("value")))}, Handler: s.cmdMSet},
+		{Name: "msetnx", Arity: -3, Flags: fl("write denyoom"), FirstKey: 1, LastKey: -1, Step: 2, ACLCategories: fl("@write @string @slow"),
+			Summary: "Sets the values of keys only when none of them exists (checked first, not atomic).", Since: "1.0.1", Group: "string", Complexity: "O(N) where N is the number of keys to set.",
+			Arguments: []Arg{multiple(block("data", keyArg("key"), strArg("value")))}, Handler: s.cmdMSetNX},
+		{Name: "append", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Appends a string to the value of a key. Creates the key if it doesn't exist.", Since: "2.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), strArg("value")}, Handler: s.cmdAppend},
+		{Name: "strlen", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @fast"),
+			Summary: "Returns the length of a string value.", Since: "2.2.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdStrlen},
+		{Name: "incr", Arity: 2, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Increments the integer value of a key by one (not linearizable, DESIGN §3).", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.incrHandler(1, false)},
+		{Name: "decr", Arity: 2, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Decrements the integer value of a key by one.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.incrHandler(-1, false)},
+		{Name: "incrby", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Increments the integer value of a key by a number.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("increment")}, Handler: s.incrHandler(0, false)},
+		{Name: "decrby", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Decrements a number from the integer value of a key.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("decrement")}, Handler: s.incrHandler(0, true)},
+		{Name: "incrbyfloat", Arity: 3, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @fast"),
+			Summary: "Increment the floating point value of a key by a number.", Since: "2.6.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), Arg{Name: "increment", Type: "double"}}, Handler: s.cmdIncrByFloat},
+		{Name: "getrange", Arity: 4, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @slow"),
+			Summary: "Returns a substring of the string stored at a key.", Since: "2.4.0", Group: "string", Complexity: "O(N) where N is the length of the returned string.",
+			Arguments: []Arg{keyArg("key"), intArg("start"), intArg("end")}, Handler: s.cmdGetRange},
+		{Name: "substr", Arity: 4, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @slow"),
+			Summary: "Returns a substring from a string value.", Since: "1.0.0", Group: "string", Complexity: "O(N) where N is the length of the returned string.",
+			Arguments: []Arg{keyArg("key"), intArg("start"), intArg("end")}, Handler: s.cmdGetRange},
+		{Name: "setrange", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @slow"),
+			Summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Since: "2.2.0", Group: "string", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("offset"), strArg("value")}, Handler: s.cmdSetRange},
+
+		// Keyspace.
+		{Name: "del", Arity: -2, Flags: fl("write"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@keyspace @write @slow"),
+			Summary: "Deletes one or more keys (a tombstone each, DESIGN §3).", Since: "1.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys that will be removed.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdDel},
+		{Name: "unlink", Arity: -2, Flags: fl("write fast"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Deletes one or more keys (the same as DEL in dynago).", Since: "4.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys that will be removed.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdDel},
+		{Name: "exists", Arity: -2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Determines whether one or more keys exist.", Since: "1.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys to check.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdExists},
+		{Name: "type", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Determines the type of value stored at a key.", Since: "1.0.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdType},
+		{Name: "scan", Arity: -2, Flags: fl("readonly"), ACLCategories: fl("@keyspace @read @slow"),
+			Summary: "Iterates over the key names in the database.", Since: "2.8.0", Group: "generic", Complexity: "O(1) for every call. O(N) for a complete iteration.",
+			Arguments: []Arg{intArg("cursor"), optional(named("MATCH", "pattern", "pattern")), optional(named("COUNT", "count", "integer")), optional(named("TYPE", "type", "string"))},
+			Handler:   s.cmdScan},
+		{Name: "keys", Arity: 2, Flags: fl("readonly"), ACLCategories: fl("@keyspace @read @slow @dangerous"),
+			Summary: "Returns all key names that match a pattern.", Since: "1.0.0", Group: "generic", Complexity: "O(N) with N being the number of keys in the database",
+			Arguments: []Arg{{Name: "pattern", Type: "pattern"}}, Handler: s.cmdKeys},
+		{Name: "expire", Arity: -3, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Sets the expiration time of a key in seconds.", Since: "1.0.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("seconds"), expireCond}, Handler: s.expireHandler(expireCmd{"expire", true, true})},
+		{Name: "pexpire", Arity: -3, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Sets the expiration time of a key in milliseconds.", Since: "2.6.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("milliseconds"), expireCond}, Handler: s.expireHandler(expireCmd{"pexpire", false, true})},
+		{Name: "expireat", Arity: -3, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Sets the expiration time of a key to a Unix timestamp.", Since: "1.2.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), {Name: "unix-time-seconds", Type: "unix-time"}, expireCond}, Handler: s.expireHandler(expireCmd{"expireat", true, false})},
+		{Name: "pexpireat", Arity: -3, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", Since: "2.6.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), {Name: "unix-time-milliseconds", Type: "unix-time"}, expireCond}, Handler: s.expireHandler(expireCmd{"pexpireat", false, false})},
+		{Name: "ttl", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Returns the expiration time in seconds of a key.", Since: "1.0.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.ttlHandler(ttlCmd{})},
+		{Name: "pttl", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Returns the expiration time in milliseconds of a key.", Since: "2.6.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.ttlHandler(ttlCmd{ms: true})},
+		{Name: "expiretime", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Returns the expiration time of a key as a Unix timestamp.", Since: "7.0.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.ttlHandler(ttlCmd{absolute: true})},
+		{Name: "pexpiretime", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", Since: "7.0.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.ttlHandler(ttlCmd{ms: true, absolute: true})},
+		{Name: "persist", Arity: 2, Flags: fl("write fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Removes the expiration time of a key.", Since: "2.2.0", Group: "generic", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdPersist},
+
+		// Dynamo (DESIGN §3).
+		{Name: "getctx", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @fast"),
+			Summary: "Returns the key's context token and every concurrent value (siblings).", Since: "7.2.0", Group: "string", Complexity: "O(S) where S is the number of siblings",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdGetCtx},
+		{Name: "setctx", Arity: -4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@write @string @slow"),
+			Summary: "Writes a value that replaces the versions a context covers (\"\" keeps them all as siblings).", Since: "7.2.0", Group: "string", Complexity: "O(S) where S is the number of siblings",
+			Arguments: []Arg{keyArg("key"), strArg("context"), strArg("value"), optional(oneof("expiration", expiryArgs()...))}, Handler: s.cmdSetCtx},
+		{Name: "siblings", Arity: 2, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@read @string @slow"),
+			Summary: "Returns every sibling of a key: value, dot, timestamp, tombstone flag and expiry.", Since: "7.2.0", Group: "string", Complexity: "O(S) where S is the number of siblings",
+			Arguments: []Arg{keyArg("key")}, Handler: s.cmdSiblings},
+		{Name: "delctx", Arity: 3, Flags: fl("write"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			Summary: "Deletes the versions a context covers (a tombstone with that context).", Since: "7.2.0", Group: "generic", Complexity: "O(S) where S is the number of siblings",
+			Arguments: []Arg{keyArg("key"), strArg("context")}, Handler: s.cmdDelCtx},
+
+		// Server.
+		{Name: "dbsize", Arity: 1, Flags: fl("readonly fast"), ACLCategories: fl("@keyspace @read @fast"),
+			Summary: "Returns the number of keys in the database.", Since: "1.0.0", Group: "server", Complexity: "O(1)", Handler: s.cmdDBSize},
+		{Name: "time", Arity: 1, Flags: fl("loading stale fast"), ACLCategories: fl("@fast"), local: true,
+			Summary: "Returns the server time.", Since: "2.6.0", Group: "server", Complexity: "O(1)", Handler: s.cmdTime},
+		{Name: "info", Arity: -1, Flags: fl("loading stale sentinel"), ACLCategories: fl("@slow @dangerous"),
+			Summary: "Returns information and statistics about the server.", Since: "1.0.0", Group: "server", Complexity: "O(1)",
+			Arguments: []Arg{optional(multiple(strArg("section")))}, Handler: s.cmdInfo},
+		{Name: "flushall", Arity: -1, Flags: fl("write"), ACLCategories: fl("@keyspace @write @slow @dangerous"),
+			Summary: "Removes all keys (only with --enable-flushall).", Since: "1.0.0", Group: "server", Complexity: "O(N) where N is the total number of keys",
+			Arguments: []Arg{optional(oneof("flush-type", tok("ASYNC"), tok("SYNC")))}, Handler: s.cmdFlushAll},
+		{Name: "flushdb", Arity: -1, Flags: fl("write"), ACLCategories: fl("@keyspace @write @slow @dangerous"),
+			Summary: "Removes all keys (only with --enable-flushall).", Since: "1.0.0", Group: "server", Complexity: "O(N) where N is the number of keys",
+			Arguments: []Arg{optional(oneof("flush-type", tok("ASYNC"), tok("SYNC")))}, Handler: s.cmdFlushAll},
+		s.configCommand(),
+		s.commandCommand(),
+	}
+}
+
+func (s *Server) clientCommand() *Command {
+	adm := fl("@admin @slow @dangerous @connection")
+	conn := fl("@slow @connection")
+	return &Command{Name: "client", Arity: -2, ACLCategories: fl("@slow"), local: true,
+		Summary: "A container for client connection commands.", Since: "2.4.0", Group: "connection", Complexity: "Depends on subcommand.",
+		Subcommands: subs(
+			&Command{Name: "id", Arity: 2, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Returns the unique client ID of the connection.", Since: "5.0.0", Group: "connection", Complexity: "O(1)", Handler: s.cmdClientID},
+			&Command{Name: "setname", Arity: 3, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Sets the connection name.", Since: "2.6.9", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{strArg("connection-name")}, Handler: s.cmdClientSetName},
+			&Command{Name: "getname", Arity: 2, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Returns the name of the connection.", Since: "2.6.9", Group: "connection", Complexity: "O(1)", Handler: s.cmdClientGetName},
+			&Command{Name: "setinfo", Arity: 4, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Sets information specific to the client or connection.", Since: "7.2.0", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{oneof("attr", named("LIB-NAME", "libname", "string"), named("LIB-VER", "libver", "string"))}, Handler: s.cmdClientSetInfo},
+			&Command{Name: "no-evict", Arity: 3, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Accepted for compatibility; dynago does not evict.", Since: "7.0.0", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{oneof("enabled", tok("ON"), tok("OFF"))}, Handler: s.onOff(func(c *Client, on bool) { c.mu.noEvict = on })},
+			&Command{Name: "no-touch", Arity: 3, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Accepted for compatibility; dynago keeps no LRU.", Since: "7.2.0", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{oneof("enabled", tok("ON"), tok("OFF"))}, Handler: s.onOff(func(c *Client, on bool) { c.mu.noTouch = on })},
+			&Command{Name: "reply", Arity: 3, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Instructs the server whether to reply to commands.", Since: "3.2.0", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{oneof("action", tok("ON"), tok("OFF"), tok("SKIP"))}, Handler: s.cmdClientReply},
+			&Command{Name: "info", Arity: 2, Flags: fl("noscript loading stale"), ACLCategories: conn, local: true,
+				Summary: "Returns information about the connection.", Since: "6.2.0", Group: "connection", Complexity: "O(1)", Handler: s.cmdClientInfo},
+			&Command{Name: "list", Arity: -2, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Lists open connections.", Since: "2.4.0", Group: "connection", Complexity: "O(N) where N is the number of client connections",
+				Arguments: []Arg{optional(named("TYPE", "client-type", "string")), optional(multiple(named("ID", "client-id", "integer")))}, Handler: s.cmdClientList},
+			&Command{Name: "kill", Arity: -3, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Terminates open connections.", Since: "2.4.0", Group: "connection", Complexity: "O(N) where N is the number of client connections",
+				Arguments: []Arg{oneof("filter", strArg("ip:port"), multiple(oneof("new-format",
+					named("ID", "client-id", "integer"), named("ADDR", "ip:port", "string"), named("LADDR", "ip:port", "string"),
+					named("USER", "username", "string"), named("SKIPME", "yes/no", "string"))))}, Handler: s.cmdClientKill},
+			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: conn, local: true,
+				Summary: "Returns helpful text about the different subcommands.", Since: "5.0.0", Group: "connection", Complexity: "O(1)", Handler: s.helpHandler("client")},
+		)}
+}
+
+func (s *Server) configCommand() *Command {
+	adm := fl("@admin @slow @dangerous")
+	return &Command{Name: "config", Arity: -2, ACLCategories: fl("@slow"), local: true,
+		Summary: "A container for server configuration commands.", Since: "2.0.0", Group: "server", Complexity: "Depends on subcommand.",
+		Subcommands: subs(
+			&Command{Name: "get", Arity: -3, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Returns the effective values of configuration parameters.", Since: "2.0.0", Group: "server", Complexity: "O(N) when N is the number of configuration parameters provided",
+				Arguments: []Arg{multiple(strArg("parameter"))}, Handler: s.cmdConfigGet},
+			&Command{Name: "set", Arity: -4, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Sets configuration parameters (timeout, maxclients; save is accepted and ignored).", Since: "2.0.0", Group: "server", Complexity: "O(N) when N is the number of configuration parameters provided",
+				Arguments: []Arg{multiple(block("data", strArg("parameter"), strArg("value")))}, Handler: s.cmdConfigSet},
+			&Command{Name: "resetstat", Arity: 2, Flags: fl("admin noscript loading stale"), ACLCategories: adm, local: true,
+				Summary: "Resets the server's statistics.", Since: "2.0.0", Group: "server", Complexity: "O(1)", Handler: s.cmdConfigResetStat},
+			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: fl("@slow"), local: true,
+				Summary: "Returns helpful text about the different subcommands.", Since: "5.0.0", Group: "server", Complexity: "O(1)", Handler: s.helpHandler("config")},
+		)}
+}
+
+func (s *Server) commandCommand() *Command {
+	cn := fl("@slow @connection")
+	return &Command{Name: "command", Arity: -1, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+		Summary: "Returns detailed information about all commands.", Since: "2.8.13", Group: "server", Complexity: "O(N) where N is the total number of commands",
+		Handler: s.cmdCommand,
+		Subcommands: subs(
+			&Command{Name: "count", Arity: 2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Returns a count of commands.", Since: "2.8.13", Group: "server", Complexity: "O(1)", Handler: s.cmdCommandCount},
+			&Command{Name: "info", Arity: -2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Returns information about one, multiple or all commands.", Since: "2.8.13", Group: "server", Complexity: "O(N) where N is the number of commands to look up",
+				Arguments: []Arg{optional(multiple(strArg("command-name")))}, Handler: s.cmdCommandInfo},
+			&Command{Name: "docs", Arity: -2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Returns documentary information about one, multiple or all commands.", Since: "7.0.0", Group: "server", Complexity: "O(N) where N is the number of commands to look up",
+				Arguments: []Arg{optional(multiple(strArg("command-name")))}, Handler: s.cmdCommandDocs},
+			&Command{Name: "list", Arity: -2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Returns a list of command names.", Since: "7.0.0", Group: "server", Complexity: "O(N) where N is the total number of commands",
+				Arguments: []Arg{optional(oneof("filterby", named("MODULE", "module-name", "string"), named("ACLCAT", "category", "string"), named("PATTERN", "pattern", "pattern")))}, Handler: s.cmdCommandList},
+			&Command{Name: "getkeys", Arity: -3, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Extracts the key names from an arbitrary command.", Since: "2.8.13", Group: "server", Complexity: "O(N) where N is the number of arguments to the command",
+				Arguments: []Arg{strArg("command"), optional(multiple(strArg("arg")))}, Handler: s.cmdCommandGetKeys},
+			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+				Summary: "Returns helpful text about the different subcommands.", Since: "5.0.0", Group: "server", Complexity: "O(1)", Handler: s.helpHandler("command")},
+		)}
+}
