@@ -48,7 +48,7 @@ var errorReplies = [...]errorReply{
 		if errors.As(err, &qe) {
 			return "TRYAGAIN " + qe.Error()
 		}
-		return "TRYAGAIN " + strings.TrimPrefix(err.Error(), "coordinator: ")
+		return "TRYAGAIN " + strings.ReplaceAll(err.Error(), "coordinator: ", "")
 	}},
 	{context.DeadlineExceeded, func(s *Server, _ error, write bool) string {
 		return "TRYAGAIN request timed out after " + s.cfg.RequestTimeout.String() + maybeApplied(write)

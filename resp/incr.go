@@ -40,6 +40,10 @@ func (s *Server) incrHandler(by int64, negate bool) HandlerFunc {
 
 // INCRBYFLOAT key increment: the new value as a bulk string.
 func (s *Server) cmdIncrByFloat(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	if f, err := strconv.ParseFloat(string(args[2]), 64); err == nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
+		w.WriteError("ERR increment would produce NaN or Infinity")
+		return
+	}
 	if _, ok := parseFloatArg(args[2]); !ok {
 		w.WriteError(msgNotFloat)
 		return

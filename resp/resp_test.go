@@ -228,6 +228,9 @@ func (h *harness) doArgs(args ...[]byte) string {
 	h.t.Helper()
 	h.w.Reset(h.c.proto)
 	h.s.Handle(h.c, args, h.w)
+	if h.w.Len() == 0 {
+		return ""
+	}
 	out, rest, err := render(h.w.Bytes())
 	if err != nil || len(rest) != 0 {
 		h.t.Fatalf("%q: malformed reply %q (%v)", args, h.w.Bytes(), err)
@@ -316,3 +319,15 @@ func render(b []byte) (string, []byte, error) {
 	}
 	return "", b, fmt.Errorf("unknown type %q", b[0])
 }
+
+func errQuorumMaybe() error {
+	return &coordinator.QuorumError{Kind: coordinator.ErrQuorumMaybe, Got: 1, Need: 2}
+}
+func errReadQuorum() error {
+	return fmt.Errorf("get: %w", &coordinator.QuorumError{Kind: coordinator.ErrReadQuorum, Got: 1, Need: 2})
+}
+func errTimeout() error       { return fmt.Errorf("waiting for replicas: %w", context.DeadlineExceeded) }
+func errWrappedQuorum() error { return fmt.Errorf("put: %w", coordinator.ErrQuorumNotApplied) }
+func errOther() error         { return fmt.Errorf("disk on fire") }
+
+func timeMicro(n int) time.Duration { return time.Duration(n) * time.Microsecond }

@@ -288,7 +288,7 @@ func (s *Server) commandCommand() *Command {
 			&Command{Name: "list", Arity: -2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
 				Summary: "Returns a list of command names.", Since: "7.0.0", Group: "server", Complexity: "O(N) where N is the total number of commands",
 				Arguments: []Arg{optional(oneof("filterby", named("MODULE", "module-name", "string"), named("ACLCAT", "category", "string"), named("PATTERN", "pattern", "pattern")))}, Handler: s.cmdCommandList},
-			&Command{Name: "getkeys", Arity: -3, Flags: fl("loading stale"), ACLCategories: cn, local: true,
+			&Command{Name: "getkeys", Arity: -4, Flags: fl("loading stale"), ACLCategories: cn, local: true,
 				Summary: "Extracts the key names from an arbitrary command.", Since: "2.8.13", Group: "server", Complexity: "O(N) where N is the number of arguments to the command",
 				Arguments: []Arg{strArg("command"), optional(multiple(strArg("arg")))}, Handler: s.cmdCommandGetKeys},
 			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
