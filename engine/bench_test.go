@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dynago/dynago/version"
+)
+
+// Benchmarks run on the real disk (b.TempDir()), since fsync is what they
+// measure. Besides ns/op they report:
+//
+//	fsyncs/op       WAL fsyncs per write (Stats.WALSyncs / b.N)
+//	commits/fsync   writers sharing one fsync (Stats.SyncedCommits / WALSyncs)
+//	p50-µs, p99-µs  per-write latency
+//
+// Run: go test -run '^$' -bench . -benchtime 2000x ./engine/
+
+func benchEngine(b *testing.B, d Durability, interval *time.Duration) *Engine {
+	b.Helper()
+	cfg := DefaultConfig(b.TempDir())
+	cfg.Durability = d
+	cfg.SweepInterval = 0
+	cfg.testing.walMinSyncInterval = interval
+	cfg.testing.fatal = func(msg string) { b.Errorf("fatal storage error: %s", msg) }
+	return mustOpen(b, cfg)
+}
+
+// runWriters runs b.N calls of op spread over writers goroutines and
+// reports latency percentiles and fsync sharing.
+func runWriters(b *testing.B, e *Engine, writers int, op func(w, i int) error) {
+	b.Helper()
+	var next atomic.Int64
+	lat := make([][]time.Duration, writers)
+	before := e.Stats()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				start := time.Now()
+				if err := op(w, i); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(start))
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	after := e.Stats()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	if len(all) > 0 {
+		b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+	}
+	syncs := after.WALSyncs - before.WALSyncs
+	b.ReportMetric(float64(syncs)/float64(b.N), "fsyncs/op")
+	if syncs > 0 {
+		b.ReportMetric(float64(after.SyncedCommits-before.SyncedCommits)/float64(syncs), "commits/fsync")
+	}
+}
+
+func benchValue(i int) []byte { return fmt.Appendf(make([]byte, 0, 100), "%-100d", i) }
+
+func BenchmarkEngineGet(b *testing.B) {
+	e := benchEngine(b, DurabilityNone, nil)
+	const keys = 100_000
+	items := make([]MergeItem, 0, 1000)
+	for i := range keys {
+		k := fmt.Appendf(nil, "key:%d", i)
+		o := version.Object{}.Put(actor(1), nil, version.Sibling{Value: benchValue(i), Timestamp: 1})
+		items = append(items, MergeItem{P: uint16(i % 256), Key: k, Object: o})
+		if len(items) == cap(items) {
+			if _, err := e.MergeMany(items); err != nil {
+				b.Fatal(err)
+			}
+			items = items[:0]
+		}
+	}
+	var n atomic.Int64
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(n.Add(7919)) % keys
+			o, err := e.Get(uint16(i%256), fmt.Appendf(nil, "key:%d", i))
+			if err != nil || o.IsZero() {
+				b.Errorf("Get key:%d = %v, %v", i, o.IsZero(), err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkEngineUpdate measures blind writes of distinct keys (100-byte
+// values) per durability mode, by 1 and by 16 parallel writers.
+func BenchmarkEngineUpdate(b *testing.B) {
+	for _, d := range []Durability{DurabilitySync, DurabilityGroup, DurabilityNone} {
+		for _, writers := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/writers=%d", d, writers), func(b *testing.B) {
+				benchUpdate(b, benchEngine(b, d, nil), writers)
+			})
+		}
+	}
+}
+
+// BenchmarkGroupSyncInterval is the measurement behind groupSyncInterval:
+// group mode with candidate WAL min sync intervals.
+func BenchmarkGroupSyncInterval(b *testing.B) {
+	for _, interval := range []time.Duration{0, 250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
+		for _, writers := range []int{1, 4, 16, 64} {
+			b.Run(fmt.Sprintf("interval=%s/writers=%d", interval, writers), func(b *testing.B) {
+				benchUpdate(b, benchEngine(b, DurabilityGroup, &interval), writers)
+			})
+		}
+	}
+}
+
+func benchUpdate(b *testing.B, e *Engine, writers int) {
+	runWriters(b, e, writers, func(w, i int) error {
+		_, err := e.Update(uint16(i%256), fmt.Appendf(nil, "key:%d", i), func(cur version.Object) (version.Object, bool, error) {
+			return cur.Put(actor(byte(w)), cur.VV, version.Sibling{Value: benchValue(i), Timestamp: int64(i)}), true, nil
+		})
+		return err
+	})
+}
+
+// BenchmarkMergeMany measures replica writes in batches of 100 (one fsync
+// per batch, group mode); ns/op is per item.
+func BenchmarkMergeMany(b *testing.B) {
+	e := benchEngine(b, DurabilityGroup, nil)
+	const batch = 100
+	items := make([]MergeItem, batch)
+	b.ResetTimer()
+	for i := 0; i < b.N; i += batch {
+		for j := range items {
+			k := i + j
+			items[j] = MergeItem{
+				P:      uint16(k % 256),
+				Key:    fmt.Appendf(nil, "key:%d", k),
+				Object: version.Object{}.Put(actor(1), nil, version.Sibling{Value: benchValue(k), Timestamp: 1}),
+			}
+		}
+		if _, err := e.MergeMany(items); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
