@@ -34,7 +34,8 @@ type conn struct {
 	mu     sync.Mutex
 	killed atomic.Bool // CLIENT KILL: stop after the current command
 	// lastDone is when the connection last completed a command (or was
-	// accepted); idle and auth timeouts count from it.
+	// accepted); idle and auth timeouts count from it. Network deadlines
+	// use the real clock, not Config.now, which only decides expiries.
 	lastDone time.Time
 }
 
@@ -43,7 +44,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.client = s.newClient(nc.RemoteAddr().String(), nc.LocalAddr().String())
 	c.client.conn = c
 	c.w.proto = 2
-	c.lastDone = s.cfg.now()
+	c.lastDone = time.Now()
 	return c
 }
 
@@ -92,7 +93,7 @@ func (s *Server) serveConn(c *conn) {
 		}
 		cmds, err := c.p.readBatch(c)
 		if len(cmds) > 0 {
-			c.lastDone = s.cfg.now()
+			c.lastDone = time.Now()
 			if !s.runBatch(c, cmds) {
 				return
 			}

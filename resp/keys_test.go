@@ -102,7 +102,12 @@ func TestKeysPathologicalPattern(t *testing.T) {
 }
 
 func TestKeysOutputLimit(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.MaxOutputBytes = 1 << 10; c.MaxValueBytes = 1 << 10; c.MaxBulkBytes = 2 << 10; c.MaxQueryBytes = 4 << 10 })
+	h := newHarness(t, func(c *Config) {
+		c.MaxOutputBytes = 1 << 10
+		c.MaxValueBytes = 1 << 10
+		c.MaxBulkBytes = 2 << 10
+		c.MaxQueryBytes = 4 << 10
+	})
 	for i := range 100 {
 		h.do("SET key:" + itoa(i) + " v")
 	}
