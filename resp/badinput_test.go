@@ -276,16 +276,7 @@ func TestClientKillAndList(t *testing.T) {
 // closes the connections and returns; goleak (TestMain) checks that no
 // goroutine is left.
 func TestShutdownDrains(t *testing.T) {
-	h := newHarness(t)
-	h.b.block = make(chan struct{})
-	h.b.entered = make(chan struct{}, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.s.Serve(ln) }()
-	ns := &netServer{harness: h, addr: ln.Addr().String()}
+	h, ns, served := startBlockingServer(t)
 	c := ns.dial(t)
 	idle := ns.dial(t)
 	idle.cmd("PING")
@@ -330,16 +321,7 @@ func TestShutdownDrains(t *testing.T) {
 // When the drain deadline passes, in-flight commands are cancelled and
 // Shutdown still waits for every goroutine.
 func TestShutdownDeadlineCancels(t *testing.T) {
-	h := newHarness(t)
-	h.b.block = make(chan struct{})
-	h.b.entered = make(chan struct{}, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.s.Serve(ln) }()
-	ns := &netServer{harness: h, addr: ln.Addr().String()}
+	h, ns, served := startBlockingServer(t)
 	c := ns.dial(t)
 	c.send("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
 	<-h.b.entered
@@ -354,4 +336,19 @@ func TestShutdownDeadlineCancels(t *testing.T) {
 	if !c.closed() {
 		t.Fatal("connection left open")
 	}
+}
+
+// startBlockingServer serves a backend whose Get blocks until h.b.block is
+// closed, without the automatic Shutdown of startServer.
+func startBlockingServer(t *testing.T) (*harness, *netServer, chan error) {
+	h := newHarness(t)
+	h.b.block = make(chan struct{})
+	h.b.entered = make(chan struct{}, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.s.Serve(ln) }()
+	return h, &netServer{harness: h, addr: ln.Addr().String()}, served
 }

@@ -55,19 +55,10 @@ func (s *Server) cmdSetCtx(ctx context.Context, c *Client, args [][]byte, w *Wri
 		return
 	}
 	op := coordinator.Op{Kind: coordinator.OpSet, UseContext: true, Context: vv}
-	if o&optExpire != 0 {
-		var msg string
-		if op.ExpireAt, msg = s.expireAt(o, exp, "setctx"); msg != "" {
-			w.WriteError(msg)
-			return
-		}
-	}
-	if s.tooLarge(w, args[3]) {
+	if !s.setExpiry(w, o, exp, "setctx", &op) {
 		return
 	}
-	var key []byte
-	key, op.Value = own2(args[1], args[3])
-	if _, ok := s.write(ctx, w, key, op); ok {
+	if _, ok := s.writeValue(ctx, w, args[1], args[3], op); ok {
 		w.WriteOK()
 	}
 }

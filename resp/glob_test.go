@@ -75,14 +75,6 @@ func redisMatch(p, s []byte, nocase bool) bool {
 				p = p[1:]
 			}
 			p = p[1:] // the ']'
-			if not {
-				match = !match
-			}
-			if !match {
-				return false
-			}
-			s = s[1:]
-			goto next
 		classDone:
 			if not {
 				match = !match

@@ -56,11 +56,7 @@ func (s *Server) cmdIncrByFloat(ctx context.Context, c *Client, args [][]byte, w
 
 // APPEND key value: the new length.
 func (s *Server) cmdAppend(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if s.tooLarge(w, args[2]) {
-		return
-	}
-	key, val := own2(args[1], args[2])
-	if res, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpAppend, Value: val}); ok {
+	if res, ok := s.writeValue(ctx, w, args[1], args[2], coordinator.Op{Kind: coordinator.OpAppend}); ok {
 		w.WriteInt(res.Int)
 	}
 }
@@ -135,6 +131,3 @@ func getRange(v []byte, start, end int64) []byte {
 	}
 	return v[start : end+1]
 }
-
-// formatInt is strconv.AppendInt for replies built as strings.
-func formatInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,6 @@ func (c *client) cmd(args ...string) string {
 	return c.reply()
 }
 
-func itoa(n int) string { return formatInt(int64(n)) }
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(a) }

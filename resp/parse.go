@@ -244,7 +244,13 @@ func (p *parser) inline() (done bool, err error) {
 	i := bytes.IndexByte(p.buf[p.scan:p.w], '\n')
 	if i < 0 {
 		p.scan = p.w
-		if p.w-p.r > p.lim.maxInline {
+		// A trailing '\r' may be the line's end: not counting it keeps
+		// the verdict independent of how the input was split into reads.
+		pending := p.w - p.r
+		if p.buf[p.w-1] == '\r' {
+			pending--
+		}
+		if pending > p.lim.maxInline {
 			return false, errTooBigInline
 		}
 		return false, nil

@@ -127,22 +127,22 @@ func TestParserLinear(t *testing.T) {
 
 func TestSplitInlineMatchesRedis(t *testing.T) {
 	for line, want := range map[string][]string{
-		`set k v`:              {"set", "k", "v"},
-		`  set   k  `:          {"set", "k"},
-		`"a b" 'c d'`:          {"a b", "c d"},
-		`"\x41\x42" '\'x'`:     {"AB", "'x"},
-		`"a\tb\rc\bd\ae\zf"`:   {"a\tb\rc\bd\ae" + "zf"},
-		`foo"bar baz"`:         {"foobar baz"},
-		"a\vb\fc":              {"a\vb\fc"},
-		"\x00":                 nil,
-		`'\n'`:                 {`\n`},
-		`""`:                   {""},
-		`"" ''`:                {"", ""},
-		"x \"y\x00z\"":         nil,
-		`"unterminated`:        nil,
-		`"a"b`:                 nil,
-		`'a'b`:                 nil,
-		`"a\"b"`:               {`a"b`},
+		`set k v`:            {"set", "k", "v"},
+		`  set   k  `:        {"set", "k"},
+		`"a b" 'c d'`:        {"a b", "c d"},
+		`"\x41\x42" '\'x'`:   {"AB", "'x"},
+		`"a\tb\rc\bd\ae\zf"`: {"a\tb\rc\bd\ae" + "zf"},
+		`foo"bar baz"`:       {"foobar baz"},
+		"a\vb\fc":            {"a\vb\fc"},
+		"\x00":               nil,
+		`'\n'`:               {`\n`},
+		`""`:                 {""},
+		`"" ''`:              {"", ""},
+		"x \"y\x00z\"":       nil,
+		`"unterminated`:      nil,
+		`"a"b`:               nil,
+		`'a'b`:               nil,
+		`"a\"b"`:             {`a"b`},
 	} {
 		var p parser
 		ok := p.splitInline([]byte(line))

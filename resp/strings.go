@@ -118,6 +118,30 @@ func (s *Server) tooLarge(w *Writer, v []byte) bool {
 	return false
 }
 
+// writeValue checks val against the value limit, copies key and val for
+// the backend (see own) and applies op with val as its Value.
+func (s *Server) writeValue(ctx context.Context, w *Writer, key, val []byte, op coordinator.Op) (coordinator.Result, bool) {
+	if s.tooLarge(w, val) {
+		return coordinator.Result{}, false
+	}
+	key, op.Value = own2(key, val)
+	return s.write(ctx, w, key, op)
+}
+
+// setExpiry fills op.ExpireAt from SET-style options. It reports false
+// after writing the error reply.
+func (s *Server) setExpiry(w *Writer, o setOpts, exp []byte, cmd string, op *coordinator.Op) bool {
+	if o&optExpire == 0 {
+		return true
+	}
+	var msg string
+	if op.ExpireAt, msg = s.expireAt(o, exp, cmd); msg != "" {
+		w.WriteError(msg)
+		return false
+	}
+	return true
+}
+
 // read returns key's object, counting a keyspace hit or miss.
 func (s *Server) read(ctx context.Context, key []byte) (version.Sibling, bool, version.Object, error) {
 	o, err := s.b.Get(ctx, key)
@@ -169,19 +193,10 @@ func (s *Server) cmdSet(ctx context.Context, c *Client, args [][]byte, w *Writer
 	}
 	op := coordinator.Op{Kind: coordinator.OpSet, NX: o&optNX != 0, XX: o&optXX != 0,
 		Get: o&optGet != 0, KeepTTL: o&optKeepTTL != 0}
-	if o&optExpire != 0 {
-		var msg string
-		if op.ExpireAt, msg = s.expireAt(o, exp, "set"); msg != "" {
-			w.WriteError(msg)
-			return
-		}
-	}
-	if s.tooLarge(w, args[2]) {
+	if !s.setExpiry(w, o, exp, "set", &op) {
 		return
 	}
-	var key []byte
-	key, op.Value = own2(args[1], args[2])
-	res, ok := s.write(ctx, w, key, op)
+	res, ok := s.writeValue(ctx, w, args[1], args[2], op)
 	switch {
 	case !ok:
 	case op.Get:
@@ -195,11 +210,7 @@ func (s *Server) cmdSet(ctx context.Context, c *Client, args [][]byte, w *Writer
 
 // SETNX key value
 func (s *Server) cmdSetNX(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if s.tooLarge(w, args[2]) {
-		return
-	}
-	key, val := own2(args[1], args[2])
-	if res, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpSet, Value: val, NX: true}); ok {
+	if res, ok := s.writeValue(ctx, w, args[1], args[2], coordinator.Op{Kind: coordinator.OpSet, NX: true}); ok {
 		w.WriteInt(boolInt(res.Applied))
 	}
 }
@@ -215,22 +226,14 @@ func (s *Server) cmdSetEx(ctx context.Context, c *Client, args [][]byte, w *Writ
 		w.WriteError(msg)
 		return
 	}
-	if s.tooLarge(w, args[3]) {
-		return
-	}
-	key, val := own2(args[1], args[3])
-	if _, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpSet, Value: val, ExpireAt: at}); ok {
+	if _, ok := s.writeValue(ctx, w, args[1], args[3], coordinator.Op{Kind: coordinator.OpSet, ExpireAt: at}); ok {
 		w.WriteOK()
 	}
 }
 
 // GETSET key value
 func (s *Server) cmdGetSet(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if s.tooLarge(w, args[2]) {
-		return
-	}
-	key, val := own2(args[1], args[2])
-	if res, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpSet, Value: val, Get: true}); ok {
+	if res, ok := s.writeValue(ctx, w, args[1], args[2], coordinator.Op{Kind: coordinator.OpSet, Get: true}); ok {
 		writeOld(w, res)
 	}
 }
@@ -256,12 +259,8 @@ func (s *Server) cmdGetEx(ctx context.Context, c *Client, args [][]byte, w *Writ
 		return
 	}
 	op := coordinator.Op{Kind: coordinator.OpExpire, Get: true, Persist: o&optPersist != 0}
-	if o&optExpire != 0 {
-		var msg string
-		if op.ExpireAt, msg = s.expireAt(o, exp, "getex"); msg != "" {
-			w.WriteError(msg)
-			return
-		}
+	if !s.setExpiry(w, o, exp, "getex", &op) {
+		return
 	}
 	if res, ok := s.write(ctx, w, ownKey(args[1]), op); ok {
 		s.stats.hit(res.OldFound)

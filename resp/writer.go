@@ -169,14 +169,6 @@ func (w *Writer) WriteVerbatim(s string) {
 	w.WriteBulkString(s)
 }
 
-// WriteSimpleBytes writes a simple string from bytes (the caller
-// guarantees there is no CR or LF in it).
-func (w *Writer) WriteSimpleBytes(b []byte) {
-	w.buf = append(w.buf, '+')
-	w.buf = append(w.buf, b...)
-	w.buf = append(w.buf, '\r', '\n')
-}
-
 // WriteRaw appends pre-encoded RESP.
 func (w *Writer) WriteRaw(b []byte) { w.buf = append(w.buf, b...) }
 

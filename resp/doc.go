@@ -1,0 +1,117 @@
+// Package resp is the RESP front end of one dynago node: the Redis
+// protocol door to the Dynamo request path. It implements the paper's
+// client interface (§4.1: get(key) returns the object or the conflicting
+// versions with a context; put(key, context, object)) as Redis commands,
+// with the meanings DESIGN.md §3 ("What each command means") gives them,
+// and the safety limits of DESIGN.md §9.
+//
+// # Usage
+//
+//	srv, err := resp.New(resp.DefaultConfig(), backend) // backend: the coordinator
+//	go srv.Serve(ln)                                     // returns nil after Shutdown
+//	...
+//	err = srv.Shutdown(ctx)                              // drain, then close
+//
+// Handlers are tested without sockets through Server.Handle with a Writer
+// (STYLE 18). Later packages add command families with Server.Register
+// before Serve (it panics on duplicates, like redcon's ServeMux).
+//
+// # Files
+//
+//   - config.go: Config, DefaultConfig, Validate and the limits.
+//   - server.go: Server, New, Register, the accept loop (max clients,
+//     protected mode) and Shutdown.
+//   - conn.go: one connection's goroutine: read a batch, run it, flush.
+//   - parse.go, inline.go: the streaming request parser (RESP multibulk and
+//     Redis's inline syntax) with Redis's limits and error texts.
+//   - dispatch.go: command lookup, arity, NOAUTH, request context, stats.
+//   - errors.go: the one table that maps backend errors to replies.
+//   - writer.go: RESP2/RESP3 reply Writer. args.go: argument helpers.
+//   - Command families: connection.go (PING ECHO QUIT HELLO AUTH SELECT),
+//     client.go (CLIENT …), strings.go (GET SET SETNX SETEX PSETEX GETSET
+//     GETDEL GETEX MGET MSET MSETNX), incr.go (INCR… APPEND SETRANGE
+//     GETRANGE STRLEN), keys.go (DEL UNLINK EXISTS TYPE SCAN KEYS),
+//     expire.go (EXPIRE… TTL… PERSIST), dynamo.go (GETCTX SETCTX SIBLINGS
+//     DELCTX), server_cmds.go (DBSIZE TIME CONFIG FLUSHALL FLUSHDB),
+//     info.go (INFO), cmdinfo.go (COMMAND …), table.go (the table).
+//   - glob.go: KEYS/SCAN MATCH patterns. stats.go: counters and latency
+//     histograms. backend.go, command.go: the Backend seam and table types.
+//
+// # Parsing and limits
+//
+// The parser is our own rather than redcon's Reader. redcon's Reader has
+// no limits (a declared length is trusted until memory runs out), rescans
+// an incomplete command from its start on every read (quadratic on a
+// trickled command), copies every command, rejects "*0"/"*-10" that Redis
+// ignores, and its inline quoting and several error texts differ from
+// Redis. A screening layer in front of it would have had to follow the
+// same framing anyway, so one incremental parser does both: it keeps its
+// position across reads (O(n) however the input is split; a fuzz target
+// checks that the result does not depend on the split), grows its buffer
+// only as bytes arrive (never from a declared length), and hands out
+// commands as redcon.Command values whose arguments point into its buffer
+// (no copy, no allocation per command). redcon.Parse serves as a cross-check
+// in the fuzz target.
+//
+// Limits (Config), with Redis's error replies; a protocol error writes
+// "-ERR Protocol error: …" after the replies of the commands before it and
+// closes only that connection:
+//
+//   - bulk length ≤ MaxBulkBytes (default MaxValueBytes + 64 KiB, so a value
+//     slightly too large still gets the clear "value too large" reply):
+//     "invalid bulk length";
+//   - arguments ≤ MaxArgs (1 Mi): "invalid multibulk length";
+//   - inline line and length lines ≤ MaxInlineBytes (64 KiB): "too big
+//     inline request", "too big mbulk count string", "too big bulk count
+//     string"; "unbalanced quotes in request"; "expected '$', got 'x'";
+//   - unparsed input ≤ MaxQueryBytes (128 MiB): the connection is closed;
+//   - before AUTH (with a password): ≤ 10 arguments, ≤ 16 KiB per bulk, ≤ 1
+//     MiB buffered, one command per batch (CVE-2021-32675), and the
+//     connection must complete a command within AuthTimeout (10 s);
+//   - IdleTimeout (default off, like Redis's timeout 0);
+//   - a reply larger than MaxOutputBytes (64 MiB) closes the client;
+//     otherwise replies are written as they pass 64 KiB, and a client that
+//     does not read blocks only its own goroutine (TCP backpressure);
+//   - MaxClients (10000): "-ERR max number of clients reached";
+//   - ProtectedMode: without a password only loopback clients (-DENIED);
+//   - a first word of POST or Host: (an HTTP request: cross-protocol
+//     scripting) closes the connection silently and is logged.
+//
+// Deviations from Redis in the parser, all stricter: the bytes after a
+// bulk payload and after a length line's '\r' must be "\r\n" (Redis skips
+// them unchecked, which lets a wrong length desynchronise the stream), and
+// a missing '$' is reported as soon as its byte arrives.
+//
+// # Concurrency
+//
+// One goroutine per connection, started by Serve and tracked by a
+// WaitGroup; no goroutine per command. The connection goroutine owns its
+// parser, Writer and Client; other goroutines only touch a Client's
+// mutex-guarded and atomic fields (CLIENT LIST/KILL) and the net.Conn's
+// deadline and Close. Each read yields a batch: every command it made
+// complete (a pipeline). The batch runs in order (runBatch is where a
+// later pass can run independent commands of one batch concurrently,
+// keeping the replies in order), and its replies go out in one write.
+// Each command that reaches the backend gets a context with the
+// RequestTimeout deadline, the connection's consistency override
+// (coordinator.WithConsistency) and a parent the server cancels when
+// Shutdown gives up waiting.
+//
+// Shutdown closes the listeners, wakes every connection from its read
+// (a past read deadline, ordered against the goroutine's own deadline
+// changes by a per-connection mutex), lets each finish the batch it is
+// running and flush the replies, and waits for every connection goroutine.
+// If its ctx ends first it cancels the in-flight commands, closes the
+// connections and still waits. It is idempotent.
+//
+// # Commands
+//
+// Each command behaves like its Redis 7 namesake (reply types, error
+// texts) unless DESIGN.md says otherwise; the deviations are documented on
+// the handlers: MSET/MSETNX are not atomic across keys, INCR-style
+// commands are evaluated on a quorum read and are not linearizable, GET
+// returns the newest sibling, DEL writes tombstones, HELLO reports server
+// "dynago", INFO includes latency percentiles by default, CONFIG GET never
+// shows requirepass, FLUSHALL needs --enable-flushall, and KEYS/SCAN MATCH
+// use a linear matcher with a step budget (glob.go).
+package resp
