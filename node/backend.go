@@ -1,0 +1,109 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/engine"
+	"github.com/dynago/dynago/resp"
+)
+
+// backend adapts the coordinator to resp.Backend. The coordinator serves
+// every data command; INFO's sections are assembled here so that neither the
+// coordinator nor the engine imports resp.
+type backend struct {
+	*coordinator.Coordinator
+	eng *engine.Engine
+}
+
+var _ resp.Backend = (*backend)(nil)
+
+// Info returns the keyspace, persistence, replication and hints sections.
+func (b *backend) Info(ctx context.Context) []resp.InfoSection {
+	ks := resp.InfoSection{Name: "Keyspace"}
+	if keys, expires, err := b.Keyspace(ctx); err == nil && keys > 0 {
+		ks.Fields = append(ks.Fields, field("db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)))
+	}
+	return []resp.InfoSection{
+		ks,
+		{Name: "Persistence", Fields: engineFields(b.eng.Stats())},
+		{Name: "Replication", Fields: replicationFields(b.Coordinator)},
+		{Name: "Hints", Fields: hintFields(b.eng)},
+	}
+}
+
+func field(k string, v any) resp.InfoField {
+	switch x := v.(type) {
+	case string:
+		return resp.InfoField{Key: k, Value: x}
+	case int64:
+		return resp.InfoField{Key: k, Value: strconv.FormatInt(x, 10)}
+	case bool:
+		if x {
+			return resp.InfoField{Key: k, Value: "1"}
+		}
+		return resp.InfoField{Key: k, Value: "0"}
+	}
+	return resp.InfoField{Key: k, Value: fmt.Sprint(v)}
+}
+
+// engineFields is INFO persistence: durability, fsync sharing, the sweep,
+// and pebble's resource use.
+func engineFields(s engine.Stats) []resp.InfoField {
+	return []resp.InfoField{
+		field("loading", int64(0)),
+		field("durability", s.Durability.String()),
+		field("storage_failed", s.Failed),
+		field("writes", s.Writes),
+		field("merges", s.Merges),
+		field("merges_noop", s.MergesNoop),
+		field("synced_commits", s.SyncedCommits),
+		field("wal_fsyncs", s.WALSyncs),
+		field("siblings_folded", s.SiblingsFolded),
+		field("sweep_passes", s.SweepPasses),
+		field("expired_compacted", s.Compacted),
+		field("tombstones_reaped", s.Reaped),
+		field("reaps_refused", s.ReapRefused),
+		field("corrupt_objects", s.CorruptObjects),
+		field("disk_usage_bytes", s.DiskUsageBytes),
+		field("block_cache_bytes", s.BlockCacheBytes),
+		field("block_cache_capacity", s.BlockCacheCapacity),
+		field("memtable_bytes", s.MemTableBytes),
+		field("read_amplification", s.ReadAmplification),
+	}
+}
+
+// replicationFields is INFO replication: the coordinator's counters.
+func replicationFields(c *coordinator.Coordinator) []resp.InfoField {
+	s, cfg := c.Stats(), c.Config()
+	return []resp.InfoField{
+		field("role", "master"),
+		field("connected_slaves", int64(0)),
+		field("n", int64(cfg.N)),
+		field("r", int64(cfg.R)),
+		field("w", int64(cfg.W)),
+		field("writes_coordinated", s.Coordinated.Load()),
+		field("writes_forwarded", s.Forwarded.Load()),
+		field("fallback_writes", s.FallbackWrites.Load()),
+		field("read_repairs", s.ReadRepairs.Load()),
+		field("read_repairs_skipped", s.RepairsSkipped.Load()),
+		field("write_quorum_failures", s.WriteQuorumFailures.Load()),
+		field("read_quorum_failures", s.ReadQuorumFailures.Load()),
+	}
+}
+
+// hintFields is INFO hints: pending hints in all and per target.
+func hintFields(e *engine.Engine) []resp.InfoField {
+	counts := e.HintCounts()
+	var total int64
+	for _, n := range counts {
+		total += n
+	}
+	out := []resp.InfoField{field("hints_pending", total), field("hint_targets", int64(len(counts)))}
+	for _, t := range sortedKeys(counts) {
+		out = append(out, field("hints_for_"+t, counts[t]))
+	}
+	return out
+}

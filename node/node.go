@@ -1,0 +1,188 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/engine"
+	"github.com/dynago/dynago/resp"
+	"github.com/dynago/dynago/ring"
+)
+
+// Config is everything a node is started with. cmd/dynago fills it from
+// flags; DefaultConfig gives the embedded default (one node on
+// 127.0.0.1:6379, data in ./dynago-data).
+type Config struct {
+	// Addr is the client (RESP) listen address.
+	Addr string
+	// DataDir holds the pebble database and the node's identity.
+	DataDir string
+	// Name is the node's name; empty keeps the stored one, or uses Addr on
+	// a new data directory.
+	Name string
+	// Partitions is Q, fixed when the cluster is created.
+	Partitions int
+
+	Engine      engine.Config      // Dir is set from DataDir
+	RESP        resp.Config        // Addr and NodeID are set by Start
+	Coordinator coordinator.Config // Self and Actor are set by Start
+
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the embedded default configuration.
+func DefaultConfig() Config {
+	return Config{
+		Addr:        "127.0.0.1:6379",
+		DataDir:     "./dynago-data",
+		Partitions:  ring.DefaultPartitions,
+		Engine:      engine.DefaultConfig("./dynago-data"),
+		RESP:        resp.DefaultConfig(),
+		Coordinator: coordinator.DefaultConfig(),
+	}
+}
+
+// Node is one running dynago node.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	id    Identity
+	eng   *engine.Engine
+	coord *coordinator.Coordinator
+	srv   *resp.Server
+	ln    net.Listener
+
+	serveDone chan error // receives Serve's result once
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start opens the data directory and starts serving clients. On error
+// everything it opened is closed again.
+func Start(cfg Config) (n *Node, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if !ring.ValidPartitions(cfg.Partitions) {
+		return nil, fmt.Errorf("node: partitions must be a power of two in %d..%d, got %d", ring.MinPartitions, ring.MaxPartitions, cfg.Partitions)
+	}
+	n = &Node{cfg: cfg, log: cfg.Logger, serveDone: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.closeAll(context.Background())
+		}
+	}()
+
+	ecfg := cfg.Engine
+	ecfg.Dir = cfg.DataDir
+	ecfg.Logger = cfg.Logger.With("component", "engine")
+	if n.eng, err = engine.Open(ecfg); err != nil {
+		return nil, fmt.Errorf("node: open data directory %s: %w", cfg.DataDir, err)
+	}
+	if n.id, err = loadIdentity(n.eng, cfg.Name, cfg.Addr); err != nil {
+		return nil, err
+	}
+
+	ccfg := cfg.Coordinator
+	ccfg.Self = n.id.ID
+	ccfg.Actor = n.id.Actor()
+	ccfg.MaxValueBytes = cfg.RESP.MaxValueBytes
+	ccfg.Logger = cfg.Logger.With("component", "coordinator")
+	pl := singlePlacement{q: cfg.Partitions, self: n.id.ID}
+	if n.coord, err = coordinator.New(ccfg, coordinator.Deps{
+		Store:     n.eng,
+		Transport: noTransport{},
+		Placement: func() coordinator.Placement { return pl },
+	}); err != nil {
+		return nil, err
+	}
+
+	rcfg := cfg.RESP
+	rcfg.Addr = cfg.Addr
+	rcfg.NodeID = n.id.ID
+	rcfg.Logger = cfg.Logger.With("component", "resp")
+	if n.srv, err = resp.New(rcfg, &backend{Coordinator: n.coord, eng: n.eng}); err != nil {
+		return nil, err
+	}
+	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("node: listen on %s: %w", cfg.Addr, err)
+	}
+	go func() { n.serveDone <- n.srv.Serve(n.ln) }()
+	n.log.Info("dynago node started", "addr", n.ln.Addr().String(), "name", n.id.Name,
+		"id", n.id.ID, "incarnation", n.id.Incarnation, "data_dir", cfg.DataDir)
+	return n, nil
+}
+
+// Addr is the address the node accepts clients on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Identity is the node's name, id and incarnation.
+func (n *Node) Identity() Identity { return n.id }
+
+// Done receives the client server's result when it stops on its own (a
+// fatal listener error).
+func (n *Node) Done() <-chan error { return n.serveDone }
+
+// Shutdown stops accepting clients, lets in-flight commands finish (until
+// ctx ends), drains the coordinator's background work, closes the engine
+// cleanly and marks the shutdown clean. It is idempotent.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() {
+		var errs []error
+		if n.srv != nil {
+			errs = append(errs, n.srv.Shutdown(ctx))
+		}
+		errs = append(errs, n.closeAll(ctx))
+		n.shutdownErr = errors.Join(errs...)
+		n.log.Info("dynago node stopped", "err", n.shutdownErr)
+	})
+	return n.shutdownErr
+}
+
+// closeAll closes what Start opened, in reverse order. The identity is
+// marked clean only when everything before the engine closed without
+// error, so a node whose writes may not all have reached disk gets a new
+// incarnation on its next start.
+func (n *Node) closeAll(ctx context.Context) error {
+	var errs []error
+	if n.ln != nil {
+		if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if n.coord != nil {
+		errs = append(errs, n.coord.Close(ctx))
+	}
+	if n.eng != nil {
+		if errors.Join(errs...) == nil && n.id.ID != "" {
+			n.id.Clean = true
+			errs = append(errs, saveIdentity(n.eng, n.id))
+		}
+		errs = append(errs, n.eng.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// singlePlacement is the ring of one node: every partition's walk is this
+// node alone.
+type singlePlacement struct {
+	q    int
+	self string
+}
+
+func (p singlePlacement) Q() int            { return p.q }
+func (p singlePlacement) Walk(int) []string { return []string{p.self} }
+func (p singlePlacement) Nodes() []string   { return []string{p.self} }
+
+// noTransport is the transport of a node that has no peers.
+type noTransport struct{}
+
+func (noTransport) Call(ctx context.Context, to string, req *coordinator.Request) (*coordinator.Response, error) {
+	return nil, fmt.Errorf("%w: single node", coordinator.ErrUnreachable)
+}

@@ -1,0 +1,13 @@
+package node
+
+import "sort"
+
+// sortedKeys returns m's keys in order, for stable INFO output.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
