@@ -26,7 +26,7 @@ func TestSlotKnownValues(t *testing.T) {
 		{"{user1000}.followers", 3443},
 		{"{user1}.cart", 8106},
 		{"user1", 8106},
-		{"foo{}{bar}", 8363},   // empty first tag: whole key
+		{"foo{}{bar}", 8363},    // empty first tag: whole key
 		{"foo{{bar}}zap", 4015}, // tag is "{bar"
 		{"foo{bar}{zap}", 5061}, // first tag only: "bar"
 		{"{}", 15257},
