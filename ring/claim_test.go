@@ -323,3 +323,37 @@ func TestClaimMoreNodesThanPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutVariants: every fresh layout the claim may pick is balanced on
+// its own, before any repair.
+func TestLayoutVariants(t *testing.T) {
+	for _, q := range []int{16, 64, 128} {
+		for s := 1; s <= 20; s++ {
+			for n := 1; n <= 5; n++ {
+				for _, zones := range []int{0, n, s} {
+					cl := testMembers(s, zones)
+					slices.SortFunc(cl, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+					for v := range freshVariants {
+						c := newClaimer(q, n, cl, nil)
+						for p := range c.owner {
+							c.owner[p] = -1
+						}
+						c.layout(v)
+						got := make([]int, s)
+						for p, x := range c.owner {
+							if x < 0 {
+								t.Fatalf("Q=%d S=%d N=%d zones=%d variant %d: partition %d unassigned", q, s, n, zones, v, p)
+							}
+							got[x]++
+						}
+						for x, k := range got {
+							if k < q/s || k > (q+s-1)/s {
+								t.Fatalf("Q=%d S=%d N=%d zones=%d variant %d: node %d owns %d", q, s, n, zones, v, x, k)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

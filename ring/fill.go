@@ -67,7 +67,7 @@ func (c *claimer) fill() {
 		if t < 0 {
 			break
 		}
-		if cur[t] == 0 {
+		if c.countOf(t) == 0 { // a joiner no orphan went to
 			c.takeGrid(t, need, spare)
 		} else {
 			for need[t] > 0 {

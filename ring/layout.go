@@ -144,22 +144,26 @@ func (c *claimer) layout(variant int) {
 	}
 	// Insert: the i-th extra node is order[i·S/r], carried by block i·K/r
 	// a second time, h places after its own (at the block's end for the
-	// second mode, half a block on for the third).
+	// second mode, half a block on for the third). With more extras than
+	// blocks a block carries several.
 	h := s - 1
 	if variant%4 == 2 {
 		h = (s - 1) / 2
 	}
 	next := 0
+	var extras []int
 	for b := range k {
-		extra := -1
-		if next < r && next*k/r == b {
-			extra = next * s / r
+		extras = extras[:0]
+		for next < r && next*k/r == b {
+			extras = append(extras, next*s/r)
 			next++
 		}
 		for j, x := range order {
 			put(x)
-			if extra >= 0 && j == min(extra+h, s-1) {
-				put(order[extra])
+			for _, e := range extras {
+				if j == min(e+h, s-1) {
+					put(order[e])
+				}
 			}
 		}
 	}

@@ -7,12 +7,17 @@ import "slices"
 // A swap exchanges the owners of two partitions, so every node keeps its
 // count and balance cannot break. The search keeps, incrementally, each
 // partition's preference list (the same walk the ring does), how many lists
-// name each node, the load excess over the band of rule 3 ("bad") and the
-// number of violating pairs ("viol"). A swap is kept when it lowers bad, or
-// keeps bad and lowers viol within the move budget. Candidates are the
-// partitions near the trouble, partners the partitions within a short reach,
-// tried nearest first; the first improving swap is taken (first improvement
-// in a fixed order keeps the result deterministic and the search cheap).
+// name each node, the total excess over the nodes' load bands ("bad") and
+// the number of violating pairs ("viol"). A swap is kept when it lowers
+// bad, or keeps bad and lowers viol within the move budget. Candidates are
+// the partitions where the trouble is; partners are the partitions within a
+// short reach of a candidate, and each candidate takes its best partner.
+// Every loop runs in a fixed order and ends on a fixed count of
+// evaluations, so the result depends only on the inputs.
+//
+// Re-evaluating a swap recomputes only the walks that can see the two
+// partitions: those starting at most maxSpan (the longest walk so far)
+// before either of them.
 
 // globalLoadEvals bounds the swaps one global load step may evaluate.
 const globalLoadEvals = 4096
@@ -156,7 +161,7 @@ func (c *claimer) walk(p int, dst []int32) int {
 }
 
 // excess is how far node x, named in cnt preference lists, lies outside its
-// load band |cnt - target| ≤ max(target/10, 2) (DESIGN §2), in units of
+// load band |cnt - fair| ≤ max(fair/10, 2) (DESIGN §2), in units of
 // 1/(10·S) lists; the arithmetic stays in integers so that every CPU gets
 // the same claim.
 func (c *claimer) excess(x int32, cnt int32) int64 {
@@ -194,6 +199,9 @@ type repairBuf struct {
 	oldCnt   []int32
 }
 
+// repair improves the claim in place: load first, then spread (see the
+// top of this file). With previous owners, swaps that only improve spread
+// must keep the moves within max(N, moves/2) of what balance needed.
 func (c *claimer) repair() {
 	c.initRepair()
 	if c.bad == 0 && c.viol == 0 {
@@ -204,8 +212,10 @@ func (c *claimer) repair() {
 		budget = c.moves + max(c.n, c.moves/2)
 	}
 	b := &repairBuf{stamp: make([]uint32, c.q), nstamp: make([]uint32, c.s)}
+	// A bound on the work, for rings where load cannot be met (zones whose
+	// shares no arrangement achieves) or spread keeps improving slowly.
 	evals, maxEvals := 0, 200*c.q+50_000
-	// Load first: rule 3 is the one the claim is held to. When few
+	// Load first: it is the rule the claim is held to. When few
 	// partitions are in question take the globally best swap each time
 	// (least excess, then fewest moves, then fewest violations), which
 	// spends the fewest moves; when many are, sweep them, keeping each
@@ -307,8 +317,9 @@ func (c *claimer) partners(i int, f func(j int)) {
 }
 
 // bestSwap finds the best improving swap of i with a partner within reach.
-// For load the key is (excess, moves, violations): the cheapest swap that
-// lowers the excess most; for spread it is (excess, violations, moves).
+// For load the key is (excess, moves, violations): of the swaps that lower
+// the excess most, the cheapest; for spread it is (excess, violations,
+// moves).
 func (c *claimer) bestSwap(i, budget int, load bool, b *repairBuf, evals *int) (int, [3]int64, bool) {
 	best, bestKey := -1, [3]int64{}
 	c.partners(i, func(j int) {
