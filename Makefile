@@ -38,8 +38,26 @@ fuzz:
 	  done; \
 	done
 
-bench: build
+# dynago side by side with a stock redis-server (issue 5): one Markdown table,
+# saved with the CSV in bench/results/. BENCH_QUICK=1 for a ~1-minute run;
+# BENCH_ARGS for harness flags (BENCH_ARGS='--systems redis,single', or
+# BENCH_ARGS=--help); BENCH_GO=1 to run the Go micro-benchmarks afterwards.
+.PHONY: bench-go bench-scale
+BENCH_ARGS ?=
+bench:
+	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
+	BENCH_QUICK='$(BENCH_QUICK)' GO='$(GO)' ./bin/dynago-bench $(BENCH_ARGS)
+	@if [ -n "$(BENCH_GO)" ] && [ "$(BENCH_GO)" != 0 ]; then $(MAKE) --no-print-directory bench-go; fi
+
+# Go micro-benchmarks of the hot paths; compare runs with benchstat.
+bench-go: build
 	$(GO) test -run '^$$' -bench . -benchmem ./version/... ./engine/... ./ring/... ./resp/... ./coordinator/...
+
+# 1M keys of 100 bytes in the 3-node cluster (BENCH_ARGS=--scale-10m: 10M):
+# load and GET throughput, RSS per node, data dirs vs raw bytes. Not in CI.
+bench-scale:
+	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
+	GO='$(GO)' ./bin/dynago-bench --scale $(BENCH_ARGS)
 
 clean:
 	rm -rf bin

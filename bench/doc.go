@@ -1,0 +1,66 @@
+// Package bench is the harness behind `make bench` and `make bench-scale`
+// (issue 5): it measures dynago against a stock redis-server on the same
+// machine, in the same run, with the same client, so that speed is a
+// number with a baseline rather than an impression. The command is
+// bench/cmd/dynago-bench; this package holds its parts.
+//
+// # What runs
+//
+// Three systems on loopback, each on its own free ports and temporary
+// data directory (systems.go): redis-server with persistence off
+// (--save "" --appendonly no); one dynago node with its defaults; and a
+// three-node dynago cluster (N=3, R=2, W=2, default durability) whose
+// nodes 2 and 3 --join node 1, ready once CLUSTER INFO on every node says
+// cluster_state:ok and cluster_known_nodes:3. Every process is started by
+// StartProc and stopped by PID (SIGTERM, SIGKILL after a grace period),
+// also on error, Ctrl-C or the global deadline.
+//
+// The cluster is driven two ways. "via node 1": redis-benchmark sends all
+// 50 connections to node 1, as a cluster-unaware client does; node 1
+// coordinates reads and forwards writes it is not a home replica for.
+// "--cluster": redis-benchmark --cluster reads CLUSTER NODES and spreads
+// its connections over the masters listed, each connection sending keys
+// hash-tagged for its master's first slot, which is the paper's
+// client-driven coordination (§6.4) with an off-the-shelf client. That row
+// appears only if it works against dynago's replies; otherwise the report
+// says why.
+//
+// # What is measured
+//
+// redis-benchmark (redis-tools 7) with 50 connections, 100-byte values and
+// keys drawn uniformly from key:000000000000 … key:000000099999 (its -r
+// format: 12-digit zero padding). Before any run every one of those keys is
+// written (Load), so GET always hits; with --cluster the keys carry
+// redis-benchmark's hash tags, which ProbeClusterPrefixes learns from
+// redis-benchmark itself. Workloads: SET and GET at -P 1 and -P 16, and
+// PING_MBULK (the protocol ceiling: no storage, no replication).
+//
+// The machine is shared and noisy, so within each workload the systems are
+// interleaved (A B C A B C …) and each cell is the median of 3 runs
+// (Schedule, Median). A warm-up per cell, not measured, sizes -n so that a
+// run takes a few seconds whatever the system's speed (SizeRequests).
+//
+// p50 and p99 are redis-benchmark's own summary figures. p99.9, the
+// paper's SLA percentile, is not in redis-benchmark's CSV output, so the
+// harness parses its default output and reads p99.9 from the printed HDR
+// latency distribution (ParseOutput, quantile): the smallest latency whose
+// cumulative count reaches 99.9 % of the requests, which lies between the
+// true p99.9 and p99.902.
+//
+// The report is one Markdown table (system × workload: ops/s, p50, p99,
+// p99.9, and each row's ratio to redis-server's ops/s and p99.9), the
+// issue's targets with PASS/FAIL, the machine, versions and commit, and the
+// RSS (VmRSS, VmHWM) and data directory size of every server after the
+// run. The table is also written as CSV to bench/results/ (not committed).
+//
+// # Usage
+//
+//	make bench                                  # all systems, ~5 minutes
+//	make bench BENCH_QUICK=1                    # ~1 minute, 1 run per cell
+//	make bench BENCH_ARGS='--systems redis,single'
+//	make bench-scale                            # 1M keys in the cluster
+//	bin/dynago-bench --attach single=127.0.0.1:7000 --workloads get-p1 --runs 5
+//
+// The last form benchmarks systems started elsewhere (e.g. under a
+// profiler) without starting or stopping anything.
+package bench

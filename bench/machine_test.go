@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestCPUModel(t *testing.T) {
+	info := "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nprocessor\t: 1\nmodel name\t: other\n"
+	if got := CPUModel(info); got != "Intel(R) Xeon(R) CPU @ 2.20GHz" {
+		t.Errorf("CPUModel = %q", got)
+	}
+	if got := CPUModel("processor\t: 0\n"); got != "unknown" {
+		t.Errorf("CPUModel without a model name = %q", got)
+	}
+}
+
+func TestParseProcStatus(t *testing.T) {
+	status := "Name:\tdynago\nVmPeak:\t 2000000 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
+	m, err := ParseProcStatus(status)
+	if err != nil || m.RSS != 40<<20 || m.Peak != 80<<20 {
+		t.Errorf("ParseProcStatus = %+v, %v", m, err)
+	}
+	if _, err := ParseProcStatus("Name:\tzombie\n"); err == nil {
+		t.Error("no error without VmRSS")
+	}
+	if _, err := ParseProcStatus("VmRSS:\t12 MB\n"); err == nil {
+		t.Error("no error for an unexpected unit")
+	}
+	// Our own process has a status file.
+	if m, err := ReadMemory(os.Getpid()); err != nil || m.RSS <= 0 {
+		t.Errorf("ReadMemory(self) = %+v, %v", m, err)
+	}
+}
+
+func TestDirSize(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 1000), 0o644)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "b"), make([]byte, 24), 0o644)
+	if n, err := DirSize(dir); err != nil || n != 1024 {
+		t.Errorf("DirSize = %d, %v", n, err)
+	}
+}
+
+func TestParseInfo(t *testing.T) {
+	info := ParseInfo("# Cluster\r\ncluster_state:ok\r\ncluster_known_nodes:3\r\ncluster_size:3\r\n")
+	if !ClusterReady(info, 3) {
+		t.Errorf("ready cluster not ready: %v", info)
+	}
+	if ClusterReady(info, 4) {
+		t.Error("3 known nodes counted as 4")
+	}
+	if ClusterReady(ParseInfo("cluster_state:fail\ncluster_known_nodes:3\n"), 3) {
+		t.Error("failed cluster counted as ready")
+	}
+}
+
+func TestKeySet(t *testing.T) {
+	ks := KeySet{Prefixes: []string{"key:", "key:{06S}:"}, From: 10, To: 13}
+	var got []string
+	for i := range ks.Len() {
+		got = append(got, ks.key(i))
+	}
+	want := "key:000000000010 key:000000000011 key:000000000012 key:{06S}:000000000010 key:{06S}:000000000011 key:{06S}:000000000012"
+	if strings.Join(got, " ") != want {
+		t.Errorf("keys %v", got)
+	}
+	if KeyName("key:", 99999) != "key:000000099999" {
+		t.Error("KeyName does not match redis-benchmark's 12-digit key format")
+	}
+}
+
+func TestRunnerArgs(t *testing.T) {
+	r := Runner{Path: "redis-benchmark", Clients: 50, DataSize: 100, Keyspace: 100000, Timeout: time.Minute}
+	got := strings.Join(r.Args(Endpoint{Addr: "127.0.0.1:7001"}, Workload{"get", 16}, 800000), " ")
+	if got != "-h 127.0.0.1 -p 7001 -c 50 -n 800000 -d 100 -r 100000 -P 16 -t get" {
+		t.Errorf("args: %s", got)
+	}
+	got = strings.Join(r.Args(Endpoint{Addr: "127.0.0.1:7001", Cluster: true}, Workload{"set", 1}, 1000), " ")
+	if !strings.HasSuffix(got, "-P 1 -t set --cluster") {
+		t.Errorf("cluster args: %s", got)
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports, err := FreePorts(3, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] || seen[p+10000] || p+10000 >= ephemeralLow() && ephemeralLow() > 20100 {
+			t.Errorf("ports %v: %d repeats or reaches the ephemeral range", ports, p)
+		}
+		seen[p], seen[p+10000] = true, true
+	}
+}
+
+func TestShellJoin(t *testing.T) {
+	got := ShellJoin([]string{"redis-server", "--save", "", "--dir", "/tmp/a b", "it's"})
+	if got != `redis-server --save '' --dir '/tmp/a b' 'it'\''s'` {
+		t.Errorf("ShellJoin = %s", got)
+	}
+}

@@ -1,0 +1,105 @@
+package bench
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+)
+
+func sampleRows() []Row {
+	systems := []SystemInfo{{"redis", "redis-server"}, {"single", "dynago 1 node"}, {"cluster", "dynago 3 nodes"}}
+	set1, get1 := Workload{"set", 1}, Workload{"get", 1}
+	runs := map[CellKey][]Result{
+		{"redis", set1}:   {{OpsPerSec: 100000, P50: 0.2, P99: 0.4, P999: 1.0, Requests: 300000}, {OpsPerSec: 120000, P50: 0.2, P99: 0.4, P999: 1.2, Requests: 300000}, {OpsPerSec: 110000, P50: 0.25, P99: 0.5, P999: 1.1, Requests: 300000}},
+		{"single", set1}:  {{OpsPerSec: 88000, P50: 0.3, P99: 0.6, P999: 2.2, Requests: 250000}},
+		{"cluster", set1}: {{OpsPerSec: 44000, P50: 1, P99: 2, P999: 4.4, Requests: 100000}},
+		// GET P1: the baseline failed, so dynago has no ratio.
+		{"single", get1}: {{OpsPerSec: 90000, P50: 0.3, P99: 0.6, P999: 2.0, Requests: 250000}},
+	}
+	return BuildRows(systems, []Workload{set1, get1, {"set", 16}}, runs, "redis")
+}
+
+func TestBuildRows(t *testing.T) {
+	rows := sampleRows()
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4 (cells without runs are left out)", len(rows))
+	}
+	r := rows[0]
+	if r.System != "redis" || r.Runs != 3 || r.Median.OpsPerSec != 110000 || r.OpsRatio != 1 || r.P999Ratio != 1 {
+		t.Errorf("baseline row: %+v", r)
+	}
+	if r := rows[1]; math.Abs(r.OpsRatio-0.8) > 1e-9 || math.Abs(r.P999Ratio-2.0) > 1e-9 {
+		t.Errorf("single SET P1 ratios: %v %v, want 0.8 2.0", r.OpsRatio, r.P999Ratio)
+	}
+	if r := rows[3]; r.System != "single" || !math.IsNaN(r.OpsRatio) || !math.IsNaN(r.P999Ratio) {
+		t.Errorf("row without a baseline: %+v", r)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	got := Markdown(sampleRows(), "redis")
+	want := `| workload | system         |  ops/s | p50 ms | p99 ms | p99.9 ms | ops/s vs redis | p99.9 vs redis | runs |
+| -------- | -------------- | -----: | -----: | -----: | -------: | -------------: | -------------: | ---: |
+| SET P1   | redis-server   | 110000 |  0.200 |  0.400 |    1.100 |           1.00 |           1.00 |    3 |
+| SET P1   | dynago 1 node  |  88000 |  0.300 |  0.600 |    2.200 |           0.80 |           2.00 |    1 |
+| SET P1   | dynago 3 nodes |  44000 |  1.000 |  2.000 |    4.400 |           0.40 |           4.00 |    1 |
+| GET P1   | dynago 1 node  |  90000 |  0.300 |  0.600 |    2.000 |              - |              - |    1 |
+`
+	if got != want {
+		t.Errorf("markdown:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestWriteCSV(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, sampleRows()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want header + 4:\n%s", len(lines), buf.String())
+	}
+	if lines[0] != "workload,test,pipeline,system,system_label,ops_per_sec,p50_ms,p99_ms,p999_ms,ops_ratio,p999_ratio,runs,requests_per_run" {
+		t.Errorf("header: %s", lines[0])
+	}
+	if lines[2] != "SET P1,set,1,single,dynago 1 node,88000.00,0.300,0.600,2.200,0.8000,2.0000,1,250000" {
+		t.Errorf("single row: %s", lines[2])
+	}
+	if !strings.HasSuffix(lines[4], ",2.000,,,1,250000") {
+		t.Errorf("a missing ratio is an empty field: %s", lines[4])
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	vs := Evaluate(sampleRows(), IssueTargets())
+	got := FormatVerdicts(vs)
+	want := `PASS  dynago 1 node: SET P1 ops/s >= 0.80 of redis-server's (got 0.80)
+n/a   dynago 1 node: GET P1 ops/s >= 0.80 of redis-server's (got -)
+n/a   dynago 1 node: GET P16 ops/s >= 0.60 of redis-server's (got -)
+n/a   dynago 1 node: SET P16 ops/s >= 0.50 of redis-server's (got -)
+FAIL  dynago 3 nodes: SET P1 ops/s >= 0.50 of redis-server's (got 0.40)
+n/a   dynago 3 nodes: SET P16 ops/s >= 0.15 of redis-server's (got -)
+FAIL  dynago 3 nodes: SET P1 p99.9 <= 3.00x redis-server's (got 4.00)
+n/a   dynago 3 nodes: GET P1 ops/s >= 0.50 of redis-server's (got -)
+n/a   dynago 3 nodes: GET P16 ops/s >= 0.15 of redis-server's (got -)
+n/a   dynago 3 nodes: GET P1 p99.9 <= 3.00x redis-server's (got -)
+`
+	if got != want {
+		t.Errorf("verdicts:\n%s\nwant:\n%s", got, want)
+	}
+	// Bounds are inclusive on both sides.
+	for _, tt := range []struct {
+		v    Verdict
+		want string
+	}{
+		{Verdict{Target: Target{P999: true, Bound: 3}, Got: 3}, "PASS"},
+		{Verdict{Target: Target{P999: true, Bound: 3}, Got: 3.01}, "FAIL"},
+		{Verdict{Target: Target{Bound: 0.5}, Got: 0.5}, "PASS"},
+		{Verdict{Target: Target{Bound: 0.5}, Got: 0.49}, "FAIL"},
+	} {
+		if s := tt.v.Status(); s != tt.want {
+			t.Errorf("%+v: %s, want %s", tt.v, s, tt.want)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Endpoint is where redis-benchmark connects.
+type Endpoint struct {
+	Addr string // host:port
+	// Cluster runs redis-benchmark --cluster: it reads CLUSTER NODES from
+	// Addr and spreads its connections over the masters, each connection
+	// sending only keys whose hash tag maps to its node's first slot.
+	Cluster bool
+}
+
+// Runner runs redis-benchmark with issue 5's fixed parameters.
+type Runner struct {
+	Path     string        // redis-benchmark binary
+	Clients  int           // -c
+	DataSize int           // -d, value bytes
+	Keyspace int           // -r
+	Timeout  time.Duration // per invocation; the run is killed after it
+}
+
+// Args returns the arguments of one invocation. Keys are drawn uniformly
+// from key:000000000000 .. key:<Keyspace-1> (12-digit zero padding; with
+// --cluster, key:{tag}:000000000000 …).
+func (r Runner) Args(ep Endpoint, w Workload, requests int64) []string {
+	host, port, err := net.SplitHostPort(ep.Addr)
+	if err != nil {
+		host, port = ep.Addr, "6379"
+	}
+	args := []string{"-h", host, "-p", port,
+		"-c", strconv.Itoa(r.Clients),
+		"-n", strconv.FormatInt(requests, 10),
+		"-d", strconv.Itoa(r.DataSize),
+		"-r", strconv.Itoa(r.Keyspace),
+		"-P", strconv.Itoa(w.Pipeline),
+		"-t", w.Test}
+	if ep.Cluster {
+		args = append(args, "--cluster")
+	}
+	return args
+}
+
+// Run runs one workload and parses its result. A run that fails, replies
+// with an error (redis-benchmark 7 then exits 1), or outlives the timeout
+// is an error that quotes the end of redis-benchmark's output.
+func (r Runner) Run(ctx context.Context, ep Endpoint, w Workload, requests int64) (Result, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, r.Timeout)
+	defer cancel()
+	args := r.Args(ep, w, requests)
+	cmd := exec.CommandContext(ctx, r.Path, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// Own process group: a terminal Ctrl-C goes to the harness alone, which
+	// cancels ctx and so kills this run itself.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.WaitDelay = 2 * time.Second
+	err := cmd.Run()
+	line := "redis-benchmark " + strings.Join(args, " ")
+	if parent.Err() != nil {
+		return Result{}, fmt.Errorf("%s: %w", line, context.Cause(parent))
+	}
+	if ctx.Err() != nil {
+		return Result{}, fmt.Errorf("%s: killed after the run timeout of %v%s", line, r.Timeout, outputTail(&stdout, &stderr))
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %v%s", line, err, outputTail(&stdout, &stderr))
+	}
+	rs, err := ParseOutput(stdout.String())
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w%s", line, err, outputTail(&stdout, &stderr))
+	}
+	if len(rs) != 1 || rs[0].Test != w.Title() {
+		return Result{}, fmt.Errorf("%s: want one %s result, got %d", line, w.Title(), len(rs))
+	}
+	if ep.Cluster && rs[0].Masters == 0 {
+		return Result{}, fmt.Errorf("%s: not run in cluster mode", line)
+	}
+	return rs[0], nil
+}
+
+// outputTail quotes the last lines of a failed run's output, without the
+// progress lines redis-benchmark rewrites in place.
+func outputTail(stdout, stderr *bytes.Buffer) string {
+	var lines []string
+	for _, b := range []*bytes.Buffer{stdout, stderr} {
+		for _, l := range strings.Split(strings.ReplaceAll(b.String(), "\r", "\n"), "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.Contains(l, " rps=") {
+				continue
+			}
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return " (no output)"
+	}
+	if len(lines) > 6 {
+		lines = lines[len(lines)-6:]
+	}
+	return ":\n    " + strings.Join(lines, "\n    ")
+}
