@@ -70,7 +70,10 @@ import (
 //     without raising it. When a previous ring exists, the swaps for spread
 //     must fit a move budget of max(N, moves/2) beyond the moves balance
 //     needed, so a join or leave moves at most about 1.5 times the ideal;
-//     swaps for load have no budget. Below N+1 nodes spread does not matter
+//     swaps for load have no budget. (With zones of unequal size a join can
+//     shift every zone's share, a zone of one node among N carrying all Q
+//     lists until a second node halves it; such steps move up to about
+//     twice the ideal.) Below N+1 nodes spread does not matter
 //     (every list holds every node) but it is what makes the step to N+1
 //     nodes cheap, so the budget is spent there too.
 //

@@ -207,6 +207,9 @@ func New(q, n int, members []Member) (*Ring, error) {
 func assemble(q, n int, epoch uint64, members []Member, owners, pending []string) (*Ring, error) {
 	ms := slices.Clone(members)
 	slices.SortFunc(ms, func(a, b Member) int { return cmpString(a.ID, b.ID) })
+	if len(owners) != q || pending != nil && len(pending) != q {
+		return nil, fmt.Errorf("%w: %d owners, %d pending for %d partitions", ErrOwners, len(owners), len(pending), q)
+	}
 	r := &Ring{q: q, n: n, epoch: epoch, members: ms}
 	r.index = make(map[string]int32, len(ms))
 	for i, m := range ms {
