@@ -24,6 +24,7 @@ var claimGridQ = []int{64, 128, 256, 512, 1024}
 // every node is within its load band. Zones are used in a random subset of
 // the cases (fixed seed).
 func TestClaimGrid(t *testing.T) {
+	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	worst, where := 0.0, ""
 	zoned := 0
@@ -55,6 +56,7 @@ func TestClaimGrid(t *testing.T) {
 // TestClaimGridLargeQ samples the grid at Q 2048 and 4096 (the full cross
 // product is slow under -race), always including its corners.
 func TestClaimGridLargeQ(t *testing.T) {
+	t.Parallel()
 	const seed = 3
 	rng := rand.New(rand.NewPCG(seed, seed))
 	type tc struct{ q, s, n, zones int }
@@ -124,6 +126,7 @@ func TestClaimSpacing(t *testing.T) {
 // the node owned for a removal. The move counts at Q=256 and 1024, N=3 are
 // logged.
 func TestClaimGrowShrink(t *testing.T) {
+	t.Parallel()
 	for _, q := range claimGridQ {
 		for n := 1; n <= 5; n++ {
 			log := q >= 256 && q != 512 && n == 3
@@ -141,6 +144,7 @@ func TestClaimGrowShrink(t *testing.T) {
 // exactly N zones carries all Q lists; a second node halves that), so the
 // bound is looser: twice the ideal plus N.
 func TestClaimGrowShrinkZones(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ q, n, zones int }{
 		{64, 3, 3}, {256, 3, 3}, {256, 2, 4}, {512, 3, 4},
 	} {
