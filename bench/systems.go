@@ -47,7 +47,7 @@ type Servers struct {
 	Track   func(*Proc)
 }
 
-func (s Servers) start(ctx context.Context, name, bin string, args ...string) (*Proc, error) {
+func (s Servers) start(name, bin string, args ...string) (*Proc, error) {
 	p, err := StartProc(name, filepath.Join(s.Dir, name+".log"), bin, args...)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func (s Servers) StartRedis(ctx context.Context) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.start(ctx, "redis-server", s.RedisServer, redisArgs(ports[0], dir)...)
+	p, err := s.start("redis-server", s.RedisServer, redisArgs(ports[0], dir)...)
 	if err != nil {
 		return nil, err
 	}
@@ -93,10 +93,10 @@ func (s Servers) StartRedis(ctx context.Context) (*System, error) {
 // startDynago starts one dynago node (or its stand-in).
 func (s Servers) startDynago(ctx context.Context, name string, port int, dir string, extra ...string) (*Proc, error) {
 	if s.StandIn {
-		return s.start(ctx, name, s.RedisServer, redisArgs(port, dir)...)
+		return s.start(name, s.RedisServer, redisArgs(port, dir)...)
 	}
 	args := append([]string{"--addr", addr(port), "--data-dir", dir}, extra...)
-	return s.start(ctx, name, s.Dynago, args...)
+	return s.start(name, s.Dynago, args...)
 }
 
 func (s Servers) label(l string) string {

@@ -366,8 +366,12 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	if h.cfg.requests > 0 {
 		sizing = fmt.Sprintf("-n %d per run", h.cfg.requests)
 	}
-	fmt.Fprintf(w, "- load: redis-benchmark -c %d -d %d -r %d, %d keys preloaded; median of %d run(s) per cell, %s; systems interleaved within each workload\n",
-		h.cfg.clients, h.cfg.dataSize, h.cfg.keyspace, h.cfg.keyspace, h.cfg.runs, sizing)
+	preload := fmt.Sprintf("all %d keys preloaded", h.cfg.keyspace)
+	if !h.cfg.preload {
+		preload = "no preload (--preload=false): GETs may miss"
+	}
+	fmt.Fprintf(w, "- load: redis-benchmark -c %d -d %d -r %d, %s; median of %d run(s) per cell, %s; systems interleaved within each workload\n",
+		h.cfg.clients, h.cfg.dataSize, h.cfg.keyspace, preload, h.cfg.runs, sizing)
 	for _, s := range systems {
 		fmt.Fprintf(w, "- %s: %s\n", s.Label, describe(s))
 	}
@@ -418,7 +422,7 @@ func describe(s *bench.System) string {
 	}
 	switch {
 	case s.ID == bench.ClusterCC:
-		return fmt.Sprintf("the same cluster driven by `redis-benchmark --cluster`: it reads node 1's CLUSTER NODES and spreads the clients over the masters listed there, each sending keys hash-tagged for its master's first slot (%s, preloaded too): client-driven coordination, paper §6.4",
+		return fmt.Sprintf("the same cluster driven by `redis-benchmark --cluster`: it reads node 1's CLUSTER NODES and spreads the clients over the masters listed there (one client thread per master), each connection sending keys hash-tagged for its master's first slot (%s): client-driven coordination, paper §6.4",
 			strings.Join(s.Prefixes, ", "))
 	case len(s.Procs) == 0:
 		return "attached at " + s.Endpoint.Addr + " (started elsewhere)"

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func parse(t *testing.T, env string, args ...string) config {
+	t.Helper()
+	t.Setenv("BENCH_QUICK", env)
+	c, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatalf("parseFlags(%q): %v", args, err)
+	}
+	return c
+}
+
+func TestFlagDefaults(t *testing.T) {
+	c := parse(t, "")
+	if c.quick || c.runs != 3 || c.runSeconds != 3 || c.deadline != 20*time.Minute ||
+		strings.Join(c.systems, ",") != "redis,single,cluster" || len(c.workloads) != 6 || !c.clusterCC {
+		t.Errorf("full defaults: %+v", c)
+	}
+	for _, q := range []config{parse(t, "1"), parse(t, "", "--quick")} {
+		if !q.quick || q.runs != 1 || q.runSeconds != 1 || q.deadline != 3*time.Minute {
+			t.Errorf("quick defaults: runs %d, run-seconds %v, deadline %v", q.runs, q.runSeconds, q.deadline)
+		}
+	}
+	// Explicit flags win over the quick defaults, and BENCH_QUICK=0 is off.
+	if c := parse(t, "1", "--runs", "5"); c.runs != 5 || c.runSeconds != 1 {
+		t.Errorf("--runs 5 under BENCH_QUICK=1: runs %d run-seconds %v", c.runs, c.runSeconds)
+	}
+	if c := parse(t, "0"); c.quick {
+		t.Error("BENCH_QUICK=0 turned quick mode on")
+	}
+	if c := parse(t, "1", "--quick=false"); c.quick {
+		t.Error("--quick=false did not win over BENCH_QUICK=1")
+	}
+	if c := parse(t, "", "--scale"); strings.Join(c.systems, ",") != "cluster" || c.deadline != 30*time.Minute {
+		t.Errorf("--scale: systems %v deadline %v", c.systems, c.deadline)
+	}
+	if c := parse(t, "", "--scale", "--scale-10m"); c.deadline != 90*time.Minute {
+		t.Errorf("--scale-10m deadline %v", c.deadline)
+	}
+}
+
+func TestFlagAttach(t *testing.T) {
+	c := parse(t, "", "--attach", "single=127.0.0.1:7000, redis=127.0.0.1:6379")
+	if strings.Join(c.systems, ",") != "redis,single" || c.attach["single"] != "127.0.0.1:7000" {
+		t.Errorf("attach: systems %v attach %v", c.systems, c.attach)
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--systems", "redis,olric"},
+		{"--systems", ""},
+		{"--workloads", "lrange-p1"},
+		{"--attach", "single"},
+		{"--attach", "single=127.0.0.1:1", "--systems", "redis"},
+		{"--scale", "--systems", "redis"},
+		{"--runs", "0"},
+		{"--max-requests", "3000000000"},
+		{"stray"},
+	} {
+		t.Setenv("BENCH_QUICK", "")
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%q): no error", args)
+		}
+	}
+}
