@@ -342,6 +342,9 @@ func (h *harness) setup(ctx context.Context) error {
 		cmd := exec.CommandContext(ctx, h.cfg.goCmd, args...)
 		cmd.Dir = h.cfg.repo
 		if out, err := cmd.CombinedOutput(); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("building dynago: %w", context.Cause(ctx))
+			}
 			return fmt.Errorf("dynago does not build in this checkout (%v):\n%s\nto benchmark redis-server alone: --systems redis", err, strings.TrimSpace(string(out)))
 		}
 	}
