@@ -115,7 +115,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.resultsDir, "results-dir", "", "where the CSV and Markdown results go (default: <repo>/bench/results)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary data directories and server logs")
 	fs.BoolVar(&c.standIn, "standin-redis", false, "testing the harness: start redis-server wherever dynago would run (no cluster check, no --cluster row)")
-	fs.BoolVar(&c.scale, "scale", false, "the scale run: load keys into the 3-node cluster, report load and GET throughput, RSS and disk use")
+	fs.BoolVar(&c.scale, "scale", false, "the scale run: load keys into the 3-node cluster (or, with --systems single, one node), report load and GET throughput, RSS and disk use")
 	fs.Int64Var(&c.scaleKeys, "scale-keys", 1_000_000, "keys loaded by --scale (after a first stage of --keyspace keys)")
 	fs.BoolVar(&c.scale10M, "scale-10m", false, "with --scale, go on to 10M keys")
 	fs.IntVar(&c.loadWorkers, "load-workers", 16, "connections of the preload/loader")
@@ -196,8 +196,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case len(c.systems) == 0:
 		return c, errors.New("--systems: no system selected")
-	case c.scale && (len(c.systems) != 1 || c.systems[0] != bench.Cluster):
-		return c, errors.New("--scale runs against the cluster only (--systems cluster)")
+	case c.scale && (len(c.systems) != 1 || c.systems[0] == bench.Redis):
+		return c, errors.New("--scale runs against one dynago system: --systems cluster (the default) or single")
 	case c.runs < 1 || c.runSeconds <= 0 || c.clients < 1 || c.dataSize < 1 || c.keyspace < 1:
 		return c, errors.New("--runs, --run-seconds, --clients, --data-size and --keyspace must be positive")
 	case c.maxRequests > 2_000_000_000:
