@@ -19,7 +19,6 @@ import (
 type cell struct {
 	requests int64          // -n of a measured run, set by the warm-up
 	runs     []bench.Result // measured runs
-	errs     []error
 }
 
 // compare is `make bench`: start (or attach to) the systems, preload them,
@@ -33,26 +32,68 @@ func (h *harness) compare(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var order []string
-	for _, s := range systems {
-		order = append(order, s.ID)
+	p := h.runPlan(ctx, systems)
+	notes = append(notes, p.notes...)
+
+	// Memory is read before cleanup stops the servers.
+	mem := h.memoryReport(systems)
+
+	runs := map[bench.CellKey][]bench.Result{}
+	for k, c := range p.cells {
+		runs[k] = c.runs
 	}
+	var infos []bench.SystemInfo
+	for _, s := range systems {
+		infos = append(infos, bench.SystemInfo{ID: s.ID, Label: s.Label})
+	}
+	rows := bench.BuildRows(infos, h.cfg.workloads, runs, bench.Redis)
+
+	var rep bytes.Buffer
+	h.writeReport(&rep, start, systems, rows, notes, mem, p.failures, p.stopErr)
+	stamp := start.Format("20060102T150405Z")
+	csvPath, mdPath, werr := h.saveResults(stamp, rows, rep.Bytes())
+	if werr == nil {
+		fmt.Fprintf(&rep, "\nSaved: %s and %s\n", csvPath, mdPath)
+	}
+	h.out.Write(rep.Bytes())
+	switch {
+	case p.stopErr != nil:
+		return fmt.Errorf("run stopped early, the table above is partial: %w", p.stopErr)
+	case werr != nil:
+		return werr
+	case len(p.failures) > 0:
+		return fmt.Errorf("%d failure(s), listed above", len(p.failures))
+	}
+	return nil
+}
+
+// plan is the outcome of the runs.
+type plan struct {
+	cells    map[bench.CellKey]*cell
+	failures []string // in the order they happened
+	notes    []string // for the report
+	stopErr  error    // why the plan stopped early (Ctrl-C, deadline), if it did
+}
+
+// runPlan runs the interleaved plan over systems. A run that fails is
+// recorded and the plan goes on; a system that went down (process exited,
+// node not answering PING) is dropped from the rest of the plan.
+func (h *harness) runPlan(ctx context.Context, systems []*bench.System) plan {
+	var order []string
 	byID := map[string]*bench.System{}
 	for _, s := range systems {
+		order = append(order, s.ID)
 		byID[s.ID] = s
 	}
-
 	jobs := bench.Schedule(order, h.cfg.workloads, h.cfg.runs, true)
-	cells := map[bench.CellKey]*cell{}
+	p := plan{cells: map[bench.CellKey]*cell{}}
 	failed := map[string]bool{} // systems dropped from the rest of the run
-	var failures []string       // in the order they happened
 	ccWorked := false           // a redis-benchmark --cluster run has succeeded
 	fmt.Fprintf(h.log, "bench: %d redis-benchmark runs (%d warm-ups), systems interleaved per workload\n",
 		len(jobs), len(order)*len(h.cfg.workloads))
-	var stopErr error
 	for i, j := range jobs {
 		if ctx.Err() != nil {
-			stopErr = context.Cause(ctx)
+			p.stopErr = context.Cause(ctx)
 			break
 		}
 		if failed[j.System] {
@@ -60,22 +101,22 @@ func (h *harness) compare(ctx context.Context) error {
 		}
 		sys := byID[j.System]
 		key := bench.CellKey{System: j.System, Workload: j.Workload}
-		c := cells[key]
+		c := p.cells[key]
 		if c == nil {
 			c = &cell{}
-			cells[key] = c
+			p.cells[key] = c
 		}
 		res, err := h.runJob(ctx, sys, j, c)
 		if err != nil {
 			if ctx.Err() != nil {
-				stopErr = context.Cause(ctx)
+				p.stopErr = context.Cause(ctx)
 				break
 			}
 			if down := systemDown(ctx, sys); down != nil {
 				// Every later run would fail the same way, each after its
 				// timeout: drop the system.
 				failed[j.System] = true
-				failures = append(failures, fmt.Sprintf("%s: dropped during %s: %v\n(the run: %v)", sys.Label, j.Workload, down, err))
+				p.failures = append(p.failures, fmt.Sprintf("%s: dropped during %s: %v\n(the run: %v)", sys.Label, j.Workload, down, err))
 				fmt.Fprintf(h.log, "bench: %s: dropped: %v\n", sys.Label, down)
 				continue
 			}
@@ -84,12 +125,11 @@ func (h *harness) compare(ctx context.Context) error {
 				// against dynago's CLUSTER NODES: its failure is a finding
 				// about the protocol, not a failed run.
 				failed[j.System] = true
-				notes = append(notes, "redis-benchmark --cluster: not reported, it does not work against dynago: "+err.Error())
+				p.notes = append(p.notes, "redis-benchmark --cluster: not reported, it does not work against dynago: "+err.Error())
 				fmt.Fprintf(h.log, "bench: redis-benchmark --cluster does not work against dynago: %v\n", err)
 				continue
 			}
-			c.errs = append(c.errs, err)
-			failures = append(failures, fmt.Sprintf("%s %s: %v", j.Workload, sys.Label, err))
+			p.failures = append(p.failures, fmt.Sprintf("%s %s: %v", j.Workload, sys.Label, err))
 			fmt.Fprintf(h.log, "bench: [%d/%d] %s %s: %v\n", i+1, len(jobs), j.Workload, sys.Label, err)
 			continue
 		}
@@ -101,37 +141,7 @@ func (h *harness) compare(ctx context.Context) error {
 		fmt.Fprintf(h.log, "bench: [%d/%d] %-14s %-26s %-9s n=%-9d %9.0f ops/s  p50 %.3f  p99 %.3f  p99.9 %.3f ms\n",
 			i+1, len(jobs), j.Workload, sys.Label, what, res.Requests, res.OpsPerSec, res.P50, res.P99, res.P999)
 	}
-
-	// Memory is read before cleanup stops the servers.
-	mem := h.memoryReport(systems)
-
-	runs := map[bench.CellKey][]bench.Result{}
-	for k, c := range cells {
-		runs[k] = c.runs
-	}
-	var infos []bench.SystemInfo
-	for _, s := range systems {
-		infos = append(infos, bench.SystemInfo{ID: s.ID, Label: s.Label})
-	}
-	rows := bench.BuildRows(infos, h.cfg.workloads, runs, bench.Redis)
-
-	var rep bytes.Buffer
-	h.writeReport(&rep, start, systems, rows, notes, mem, failures, stopErr)
-	stamp := start.Format("20060102T150405Z")
-	csvPath, mdPath, werr := h.saveResults(stamp, rows, rep.Bytes())
-	if werr == nil {
-		fmt.Fprintf(&rep, "\nSaved: %s and %s\n", csvPath, mdPath)
-	}
-	h.out.Write(rep.Bytes())
-	switch {
-	case stopErr != nil:
-		return fmt.Errorf("run stopped early, the table above is partial: %w", stopErr)
-	case werr != nil:
-		return werr
-	case len(failures) > 0:
-		return fmt.Errorf("%d failure(s), listed above", len(failures))
-	}
-	return nil
+	return p
 }
 
 // systemDown says why sys cannot serve any more runs: one of its
