@@ -401,6 +401,9 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	fmt.Fprintln(w, "\nLatencies in ms as redis-benchmark measures them (send to reply, per request; with -P 16 a request's latency is its pipeline's).")
 	fmt.Fprintln(w, "p50 and p99 are redis-benchmark's own; p99.9 is read from its printed latency distribution (at most 0.002 % of requests above the true p99.9).")
 	fmt.Fprintln(w, "\"vs redis\": ops/s divided by redis-server's, and p99.9 divided by redis-server's, same workload, same run.")
+	if h.cfg.runs == 1 {
+		fmt.Fprintln(w, "One run per cell: on a shared machine single runs vary by tens of percent; quote the median of a full run.")
+	}
 	for _, n := range notes {
 		fmt.Fprintf(w, "\nNote: %s\n", n)
 	}
