@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
 )
@@ -22,6 +23,7 @@ type Store interface {
 	Update(p uint16, key []byte, fn func(cur version.Object) (next version.Object, write bool, err error)) (version.Object, error)
 	Merge(p uint16, key []byte, in version.Object) (merged version.Object, changed bool, err error)
 	Scan(p uint16, after []byte, fn func(key []byte, o version.Object) bool) error
+	MergeMany(items []engine.MergeItem) ([]engine.MergeResult, error)
 	FlushAll() error
 	PartitionKeys(p uint16) (keys, expires int64)
 
@@ -46,6 +48,10 @@ type Placement interface {
 	// Nodes returns every member that holds data (for cluster-wide SCAN,
 	// DBSIZE and FLUSHALL).
 	Nodes() []string
+	// Incoming returns the nodes that are becoming home replicas of p while
+	// it is handed off (DESIGN §5): they receive every write but do not
+	// count toward W and are not read. nil when p is not moving.
+	Incoming(p int) []string
 }
 
 // Config configures a Coordinator. DefaultConfig gives the defaults; Self
@@ -316,11 +322,12 @@ func (c *Coordinator) goBG(fn func()) bool {
 
 // route computes the key's partition, replica count and targets.
 type route struct {
-	p       int
-	n       int // replicas the key has: min(N, nodes in the walk)
-	walk    []string
-	targets []Target
-	orphans []string
+	p        int
+	n        int // replicas the key has: min(N, nodes in the walk)
+	walk     []string
+	targets  []Target
+	orphans  []string
+	incoming []string // nodes becoming home replicas: written, not counted
 }
 
 func (c *Coordinator) route(key []byte) route {
@@ -329,7 +336,7 @@ func (c *Coordinator) route(key []byte) route {
 	walk := pl.Walk(p)
 	n := min(c.cfg.N, len(walk))
 	targets, orphans := Targets(walk, n, c.cfg.Self, c.alive)
-	return route{p: p, n: n, walk: walk, targets: targets, orphans: orphans}
+	return route{p: p, n: n, walk: walk, targets: targets, orphans: orphans, incoming: pl.Incoming(p)}
 }
 
 // selfTarget reports whether this node is one of the targets.

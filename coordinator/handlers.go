@@ -47,6 +47,13 @@ func (c *Coordinator) HandleRPC(ctx context.Context, from string, req *Request) 
 		keys, more, err := c.scanLocal(p, req.After, req.Count)
 		return &Response{Keys: keys, More: more, Err: err}
 
+	case MsgFetch:
+		resp, err := c.fetchLocal(p, req.After, req.Count)
+		if err != nil {
+			return &Response{Err: err}
+		}
+		return resp
+
 	case MsgKeyspace:
 		keys, expires := c.primaryKeys()
 		return &Response{N1: keys, N2: expires}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/version"
 )
 
@@ -94,6 +95,18 @@ func (s *memStore) Scan(p uint16, after []byte, fn func([]byte, version.Object) 
 		}
 	}
 	return nil
+}
+
+func (s *memStore) MergeMany(items []engine.MergeItem) ([]engine.MergeResult, error) {
+	out := make([]engine.MergeResult, len(items))
+	for i, it := range items {
+		m, changed, err := s.Merge(it.P, it.Key, it.Object)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = engine.MergeResult{Merged: m, Changed: changed}
+	}
+	return out, nil
 }
 
 func (s *memStore) FlushAll() error {
@@ -200,8 +213,9 @@ type fixedPlacement struct {
 	nodes []string
 }
 
-func (f fixedPlacement) Q() int          { return f.q }
-func (f fixedPlacement) Nodes() []string { return f.nodes }
+func (f fixedPlacement) Q() int                { return f.q }
+func (f fixedPlacement) Nodes() []string       { return f.nodes }
+func (f fixedPlacement) Incoming(int) []string { return nil }
 func (f fixedPlacement) Walk(p int) []string {
 	out := make([]string, len(f.nodes))
 	for i := range f.nodes {

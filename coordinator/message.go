@@ -32,6 +32,9 @@ const (
 	MsgPing
 	// MsgKeyspace asks for a node's live key counts.
 	MsgKeyspace
+	// MsgFetch asks for up to Count objects of Partition after After, with
+	// their keys (streaming a partition to a new replica, §4.9).
+	MsgFetch
 )
 
 // String names the kind for logs and metrics.
@@ -51,6 +54,8 @@ func (k MsgKind) String() string {
 		return "ping"
 	case MsgKeyspace:
 		return "keyspace"
+	case MsgFetch:
+		return "fetch"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -72,12 +77,13 @@ type Request struct {
 // Response is a replica's answer. Err is a remote failure, decoded into one
 // of this package's sentinels where it has one.
 type Response struct {
-	Object version.Object // MsgRead
-	Result Result         // MsgForward
-	Keys   [][]byte       // MsgScan
-	More   bool           // MsgScan: the partition has keys after the last one
-	N1, N2 int64          // MsgKeyspace: keys, expires
-	Err    error
+	Object  version.Object   // MsgRead
+	Result  Result           // MsgForward
+	Keys    [][]byte         // MsgScan, MsgFetch
+	Objects []version.Object // MsgFetch: the object of each key
+	More    bool             // MsgScan, MsgFetch: the partition has keys after the last one
+	N1, N2  int64            // MsgKeyspace: keys, expires
+	Err     error
 }
 
 // errCodes maps sentinels to wire codes so a forwarded write fails with the
@@ -144,7 +150,7 @@ func AppendRequest(dst []byte, r *Request) []byte {
 		dst = binary.AppendUvarint(dst, uint64(r.W))
 		dst = binary.AppendUvarint(dst, uint64(max(r.Timeout, 0)/time.Microsecond))
 		dst = appendOp(dst, &r.Op)
-	case MsgScan:
+	case MsgScan, MsgFetch:
 		dst = appendBytes(dst, r.After)
 		dst = binary.AppendUvarint(dst, uint64(r.Count))
 	}
@@ -169,9 +175,9 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.W = int(min(d.uvarint(), 16))
 		r.Timeout = time.Duration(min(d.uvarint(), uint64(time.Hour/time.Microsecond))) * time.Microsecond
 		r.Op = d.op()
-	case MsgScan:
+	case MsgScan, MsgFetch:
 		r.After = d.bytesCopy()
-		r.Count = int(d.uvarint())
+		r.Count = int(min(d.uvarint(), 1<<20))
 	default:
 		d.fail("unknown request kind")
 	}
@@ -202,6 +208,14 @@ func AppendResponse(dst []byte, k MsgKind, r *Response) []byte {
 	case MsgKeyspace:
 		dst = binary.AppendVarint(dst, r.N1)
 		dst = binary.AppendVarint(dst, r.N2)
+	case MsgFetch:
+		dst = binary.AppendUvarint(dst, uint64(len(r.Keys)))
+		for i, k := range r.Keys {
+			dst = appendBytes(dst, k)
+			obj := version.AppendObject(nil, r.Objects[i])
+			dst = appendBytes(dst, obj)
+		}
+		dst = appendBool(dst, r.More)
 	}
 	return dst
 }
@@ -232,6 +246,22 @@ func DecodeResponse(k MsgKind, b []byte) (*Response, error) {
 	case MsgKeyspace:
 		r.N1 = d.varint()
 		r.N2 = d.varint()
+	case MsgFetch:
+		n := d.count(2)
+		for i := 0; i < n && d.err == nil; i++ {
+			r.Keys = append(r.Keys, d.bytesCopy())
+			raw := d.bytes()
+			if d.err != nil {
+				break
+			}
+			o, err := version.DecodeObject(raw)
+			if err != nil {
+				d.err = err
+				break
+			}
+			r.Objects = append(r.Objects, o)
+		}
+		r.More = d.bool()
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")

@@ -136,6 +136,16 @@ func (c *Coordinator) replicate(ctx context.Context, rt route, key []byte, obj v
 			c.storeHint(t.HintFor, p, key, obj)
 		}
 	}
+	for _, id := range rt.incoming {
+		if id == c.cfg.Self {
+			continue
+		}
+		if c.alive(id) {
+			c.replicaWrite(Target{Node: id}, p, key, obj, nil)
+		} else {
+			c.storeHint(id, p, key, obj)
+		}
+	}
 	tally := NewTally(w, len(rt.targets))
 	if tally.Ack() == VoteWon { // the local copy
 		c.replicateBackground(rt, key, obj)

@@ -15,7 +15,7 @@ import (
 // coordinator nor the engine imports resp.
 type backend struct {
 	*coordinator.Coordinator
-	eng *engine.Engine
+	n *Node
 }
 
 var _ resp.Backend = (*backend)(nil)
@@ -26,11 +26,15 @@ func (b *backend) Info(ctx context.Context) []resp.InfoSection {
 	if keys, expires, err := b.Keyspace(ctx); err == nil && keys > 0 {
 		ks.Fields = append(ks.Fields, field("db0", fmt.Sprintf("keys=%d,expires=%d,avg_ttl=0", keys, expires)))
 	}
+	n := b.n
 	return []resp.InfoSection{
 		ks,
-		{Name: "Persistence", Fields: engineFields(b.eng.Stats())},
+		{Name: "Persistence", Fields: engineFields(n.eng.Stats())},
+		{Name: "Cluster", Fields: n.clusterFields()},
 		{Name: "Replication", Fields: replicationFields(b.Coordinator)},
-		{Name: "Hints", Fields: hintFields(b.eng)},
+		{Name: "Hints", Fields: hintFields(n.eng)},
+		{Name: "Transfers", Fields: n.transferFields()},
+		{Name: "Antientropy", Fields: n.aeFields()},
 	}
 }
 

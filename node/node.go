@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dynago/dynago/coordinator"
 	"github.com/dynago/dynago/engine"
@@ -31,6 +32,7 @@ type Config struct {
 	Engine      engine.Config      // Dir is set from DataDir
 	RESP        resp.Config        // Addr and NodeID are set by Start
 	Coordinator coordinator.Config // Self and Actor are set by Start
+	Cluster     ClusterConfig
 
 	Logger *slog.Logger
 }
@@ -56,6 +58,14 @@ type Node struct {
 	coord *coordinator.Coordinator
 	srv   *resp.Server
 	ln    net.Listener
+
+	rpc       *coordinator.RPC
+	port      *ring.ClusterPort
+	mship     *ring.Membership
+	transfers atomic.Pointer[coordinator.Transfers]
+	pl        atomic.Pointer[coordinator.RingPlacement] // the ring's placement
+
+	announce, announceCluster string // addresses this node announces
 
 	serveDone chan error // receives Serve's result once
 
@@ -89,17 +99,7 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 
-	ccfg := cfg.Coordinator
-	ccfg.Self = n.id.ID
-	ccfg.Actor = n.id.Actor()
-	ccfg.MaxValueBytes = cfg.RESP.MaxValueBytes
-	ccfg.Logger = cfg.Logger.With("component", "coordinator")
-	pl := singlePlacement{q: cfg.Partitions, self: n.id.ID}
-	if n.coord, err = coordinator.New(ccfg, coordinator.Deps{
-		Store:     n.eng,
-		Transport: noTransport{},
-		Placement: func() coordinator.Placement { return pl },
-	}); err != nil {
+	if err := n.startCluster(); err != nil {
 		return nil, err
 	}
 
@@ -107,16 +107,86 @@ func Start(cfg Config) (n *Node, err error) {
 	rcfg.Addr = cfg.Addr
 	rcfg.NodeID = n.id.ID
 	rcfg.Logger = cfg.Logger.With("component", "resp")
-	if n.srv, err = resp.New(rcfg, &backend{Coordinator: n.coord, eng: n.eng}); err != nil {
+	if n.srv, err = resp.New(rcfg, &backend{Coordinator: n.coord, n: n}); err != nil {
 		return nil, err
 	}
+	n.srv.EnableCluster(clusterBackend{n: n})
 	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("node: listen on %s: %w", cfg.Addr, err)
 	}
 	go func() { n.serveDone <- n.srv.Serve(n.ln) }()
-	n.log.Info("dynago node started", "addr", n.ln.Addr().String(), "name", n.id.Name,
-		"id", n.id.ID, "incarnation", n.id.Incarnation, "data_dir", cfg.DataDir)
+	n.log.Info("dynago node started", "addr", n.ln.Addr().String(), "cluster_addr", n.port.Addr().String(),
+		"name", n.id.Name, "id", n.id.ID, "incarnation", n.id.Incarnation, "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// startCluster starts the internode RPC, the coordinator, the cluster port,
+// gossip membership and ownership transfers. The coordinator exists before
+// the cluster port accepts anything, so every RPC finds it.
+func (n *Node) startCluster() (err error) {
+	cfg := n.cfg
+	listen, announce, announceCluster, err := cfg.Cluster.clusterAddrs(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	n.announce, n.announceCluster = announce, announceCluster
+	seeds, err := seedAddrs(cfg.Cluster.Join)
+	if err != nil {
+		return err
+	}
+	n.rpc = coordinator.NewRPC(coordinator.RPCConfig{
+		Self: n.id.ID, Secret: []byte(cfg.Cluster.Secret),
+		Resolve: n.resolve, AllowPeer: n.isPeer,
+		Logger: cfg.Logger.With("component", "rpc"),
+	}, coordinator.HandlerFunc(func(ctx context.Context, from string, req *coordinator.Request) *coordinator.Response {
+		return n.coord.HandleRPC(ctx, from, req)
+	}))
+
+	ccfg := cfg.Coordinator
+	ccfg.Self = n.id.ID
+	ccfg.Actor = n.id.Actor()
+	ccfg.MaxValueBytes = cfg.RESP.MaxValueBytes
+	ccfg.Logger = cfg.Logger.With("component", "coordinator")
+	if n.coord, err = coordinator.New(ccfg, coordinator.Deps{
+		Store:     n.eng,
+		Transport: n.rpc,
+		Placement: n.placement,
+		Alive:     func(id string) bool { return n.mship.Alive(id) },
+	}); err != nil {
+		return err
+	}
+
+	if n.port, err = ring.ListenCluster(ring.ClusterPortConfig{
+		Addr: listen, Advertise: announceCluster,
+		IsRPC: coordinator.IsRPC, ServeRPC: n.rpc.ServeConn,
+		Logger: cfg.Logger.With("component", "cluster-port"),
+	}); err != nil {
+		return err
+	}
+	cc := cfg.Cluster
+	n.mship, err = ring.StartMembership(ring.MembershipConfig{
+		Self: ring.Member{ID: n.id.ID, Name: n.id.Name, ClientAddr: announce, ClusterAddr: announceCluster, Zone: cc.Zone},
+		Q:    cfg.Partitions, N: ccfg.N, Seeds: seeds, Secret: cc.Secret, Port: n.port, Store: n.eng,
+		OnRing: n.onRing, OnAlive: n.onAlive,
+		ProbeInterval: cc.ProbeInterval, ProbeTimeout: cc.ProbeTimeout, GossipInterval: cc.GossipInterval,
+		PushPullInterval: cc.PushPullInterval, BootstrapAfter: cc.BootstrapAfter,
+		Logger: cfg.Logger.With("component", "membership"),
+	})
+	if err != nil {
+		n.port.Shutdown()
+		n.port = nil
+		return err
+	}
+	if r := n.mship.Ring(); r != nil {
+		n.pl.Store(coordinator.NewRingPlacement(r))
+	}
+	t, err := coordinator.NewTransfers(n.coord, n.mship, n.eng, cc.Transfers)
+	if err != nil {
+		return err
+	}
+	n.transfers.Store(t)
+	t.Start()
+	return nil
 }
 
 // Addr is the address the node accepts clients on.
@@ -156,8 +226,20 @@ func (n *Node) closeAll(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if t := n.transfers.Load(); t != nil {
+		t.Close()
+	}
 	if n.coord != nil {
+		// Replica writes still in flight need the RPC: drain them first.
 		errs = append(errs, n.coord.Close(ctx))
+	}
+	if n.mship != nil {
+		errs = append(errs, n.mship.Shutdown()) // also shuts the cluster port
+	} else if n.port != nil {
+		errs = append(errs, n.port.Shutdown())
+	}
+	if n.rpc != nil {
+		errs = append(errs, n.rpc.Close())
 	}
 	if n.eng != nil {
 		if errors.Join(errs...) == nil && n.id.ID != "" {
@@ -176,13 +258,7 @@ type singlePlacement struct {
 	self string
 }
 
-func (p singlePlacement) Q() int            { return p.q }
-func (p singlePlacement) Walk(int) []string { return []string{p.self} }
-func (p singlePlacement) Nodes() []string   { return []string{p.self} }
-
-// noTransport is the transport of a node that has no peers.
-type noTransport struct{}
-
-func (noTransport) Call(ctx context.Context, to string, req *coordinator.Request) (*coordinator.Response, error) {
-	return nil, fmt.Errorf("%w: single node", coordinator.ErrUnreachable)
-}
+func (p singlePlacement) Q() int                { return p.q }
+func (p singlePlacement) Walk(int) []string     { return []string{p.self} }
+func (p singlePlacement) Nodes() []string       { return []string{p.self} }
+func (p singlePlacement) Incoming(int) []string { return nil }

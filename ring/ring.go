@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Limits on what a ring may hold. They bound what Decode allocates for a
@@ -191,6 +192,9 @@ type Ring struct {
 	walks     []string // q × width: the walk of each partition
 	enc       []byte   // Encode's result
 	sum       uint64   // hash of enc, the Merge tie-break
+
+	targetOnce sync.Once // computes target on first use
+	target     *Ring     // Target's result
 }
 
 // New returns a ring of q partitions whose owners are a fresh claim among

@@ -39,6 +39,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	}
 
 	var (
+		join        = fs.String("join", "", "comma-separated client addresses (host:port) of cluster nodes to join, like CLUSTER MEET; their cluster ports are port+10000")
 		configFile  = fs.String("config", "", "read flags from this file (command-line flags win)")
 		durability  = fs.String("durability", "group", "when a write is acknowledged: sync (fsync each write), group (fsync batched across concurrent writes, still before the ack), none (no fsync: a crash may lose recent writes; for caches)")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn, error")
@@ -53,7 +54,16 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	fs.BoolVar(&cfg.RESP.EnableFlushAll, "enable-flushall", false, "allow FLUSHALL and FLUSHDB (refused by default)")
 	fs.IntVar(&cfg.RESP.MaxClients, "maxclients", cfg.RESP.MaxClients, "maximum simultaneous client connections")
 	fs.BoolVar(&cfg.RESP.ProtectedMode, "protected-mode", cfg.RESP.ProtectedMode, "with no --requirepass, refuse clients that are not on loopback")
-	fs.DurationVar(&cfg.RESP.RequestTimeout, "request-timeout", cfg.RESP.RequestTimeout, "deadline of one client command")
+	fs.DurationVar(&cfg.RESP.RequestTimeout, "request-timeout", cfg.RESP.RequestTimeout, "deadline of one client command (and of the quorum it waits for)")
+	fs.StringVar(&cfg.Cluster.Addr, "cluster-addr", "", "cluster port listen address for gossip and internode RPC (default: the client host, port+10000)")
+	fs.StringVar(&cfg.Cluster.Announce, "announce-addr", "", "client address other nodes and cluster-aware clients should dial (default: --addr); for NAT and containers")
+	fs.StringVar(&cfg.Cluster.Secret, "cluster-secret", "", "shared secret: encrypts gossip and authenticates internode RPC; nodes with another secret are refused")
+	fs.StringVar(&cfg.Cluster.Zone, "zone", "", "failure zone (rack, AZ): preference lists spread over zones when there are at least N")
+	fs.IntVar(&cfg.Coordinator.N, "n", cfg.Coordinator.N, "replicas of each key (N)")
+	fs.IntVar(&cfg.Coordinator.R, "r", cfg.Coordinator.R, "read quorum (R); clamped to the replicas a key has")
+	fs.IntVar(&cfg.Coordinator.W, "w", cfg.Coordinator.W, "write quorum (W): durable copies before a write is acknowledged; clamped to the replicas a key has")
+	fs.IntVar(&cfg.Coordinator.HintRate, "hint-rate", cfg.Coordinator.HintRate, "hinted-handoff deliveries per second, at most")
+	fs.IntVar(&cfg.Cluster.Transfers.Rate, "transfer-rate", 20000, "keys per second streamed in or handed off when partitions move, at most")
 	fs.Int64Var(&cfg.Engine.CacheBytes, "cache-bytes", cfg.Engine.CacheBytes, "pebble block cache size in bytes")
 	fs.Uint64Var(&cfg.Engine.MemTableBytes, "memtable-bytes", cfg.Engine.MemTableBytes, "pebble memtable size in bytes")
 	fs.DurationVar(&cfg.Engine.TombstoneGrace, "tombstone-grace", cfg.Engine.TombstoneGrace, "how long deleted and expired keys are kept before they may be reaped")
@@ -70,6 +80,14 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 		}
 	}
 
+	cfg.Coordinator.RequestTimeout = cfg.RESP.RequestTimeout
+	if *join != "" {
+		for _, a := range strings.Split(*join, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				cfg.Cluster.Join = append(cfg.Cluster.Join, a)
+			}
+		}
+	}
 	d, err := engine.ParseDurability(*durability)
 	if err != nil {
 		return cfg, 0, err
