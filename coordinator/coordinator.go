@@ -86,6 +86,10 @@ type Config struct {
 	// HintRate bounds hint deliveries per second (paper §6.5: background
 	// work must not crowd out foreground traffic). Default 2000.
 	HintRate int
+	// NoHandoff stops the hinted-handoff loop (hints are still stored and
+	// DeliverHints still works). Only tests set it, to keep a replica
+	// stale on purpose.
+	NoHandoff bool
 	// Now is the clock for write timestamps; nil means time.Now.
 	Now func() time.Time
 	// Logger receives operational messages; nil discards them.
@@ -227,8 +231,10 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 		handoff:  handoffState{retry: map[string]handoffRetry{}},
 	}
 	c.bg, c.stop = context.WithCancel(context.Background())
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.handoffLoop() }()
+	if !cfg.NoHandoff {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.handoffLoop() }()
+	}
 	return c, nil
 }
 
