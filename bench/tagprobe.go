@@ -91,14 +91,23 @@ func ProbeClusterPrefixes(ctx context.Context, redisBenchmark string, masters []
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	k := len(masters)
-	cmd := exec.CommandContext(ctx, redisBenchmark, "--cluster", "-h", "127.0.0.1",
-		"-p", strconv.Itoa(fc.ports[0]), "-c", strconv.Itoa(2*k), "-n", strconv.Itoa(20*k),
-		"-r", "1", "-d", "1", "-t", "set")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = 2 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return nil, fmt.Errorf("bench: probing redis-benchmark --cluster's hash tags: %v\n%s", err, indent(strings.TrimSpace(string(out))))
+	// redis-benchmark runs one thread per master and stops when -n requests
+	// were issued in all: on a busy machine one thread may start late and
+	// find none left. Hence a generous -n, and another try while a master
+	// has seen no key.
+	for try := 0; ; try++ {
+		cmd := exec.CommandContext(ctx, redisBenchmark, "--cluster", "-h", "127.0.0.1",
+			"-p", strconv.Itoa(fc.ports[0]), "-c", strconv.Itoa(3*k), "-n", strconv.Itoa(1000*k),
+			"-r", "1", "-d", "1", "-t", "set")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.WaitDelay = 2 * time.Second
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("bench: probing redis-benchmark --cluster's hash tags: %v\n%s", err, indent(strings.TrimSpace(string(out))))
+		}
+		if fc.allSeen() || try == 2 {
+			break
+		}
 	}
 	return fc.Prefixes()
 }
@@ -229,6 +238,18 @@ func readCommand(r *bufio.Reader) ([]string, error) {
 		args[i] = string(buf[:size])
 	}
 	return args, nil
+}
+
+// allSeen reports whether every listener has received a key.
+func (fc *fakeCluster) allSeen() bool {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	for _, keys := range fc.keys {
+		if len(keys) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Prefixes returns, per master, the one key prefix its listener received.

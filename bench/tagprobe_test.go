@@ -68,6 +68,9 @@ func TestFakeCluster(t *testing.T) {
 	}
 	defer fc.Close()
 	ctx := context.Background()
+	if fc.allSeen() {
+		t.Error("allSeen before any SET")
+	}
 	for i, port := range fc.ports {
 		c := NewClient("127.0.0.1:"+itoa(port), 1)
 		text, err := c.Do(ctx, "CLUSTER", "NODES").Text()
@@ -96,6 +99,9 @@ func TestFakeCluster(t *testing.T) {
 			t.Error("INCR: no error from the imitation")
 		}
 		c.Close()
+	}
+	if !fc.allSeen() {
+		t.Error("not allSeen after a SET at every master")
 	}
 	ps, err := fc.Prefixes()
 	if err != nil {

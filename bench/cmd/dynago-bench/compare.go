@@ -250,6 +250,9 @@ func (h *harness) startSystems(ctx context.Context) ([]*bench.System, []string, 
 			return nil, nil, err
 		}
 		systems = append(systems, sys)
+		if id == bench.Cluster && !h.cfg.clusterCC {
+			notes = append(notes, "redis-benchmark --cluster: not run (--cluster-client=false; quick runs leave it out)")
+		}
 		if id == bench.Cluster && h.cfg.clusterCC {
 			if h.cfg.standIn {
 				notes = append(notes, "redis-benchmark --cluster: not run against the stand-in (standalone redis-servers are no cluster)")

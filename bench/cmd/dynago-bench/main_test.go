@@ -24,7 +24,7 @@ func TestFlagDefaults(t *testing.T) {
 		t.Errorf("full defaults: %+v", c)
 	}
 	for _, q := range []config{parse(t, "1"), parse(t, "", "--quick")} {
-		if !q.quick || q.runs != 1 || q.runSeconds != 1 || q.deadline != 3*time.Minute {
+		if !q.quick || q.runs != 1 || q.runSeconds != 1 || q.deadline != 3*time.Minute || q.clusterCC {
 			t.Errorf("quick defaults: runs %d, run-seconds %v, deadline %v", q.runs, q.runSeconds, q.deadline)
 		}
 	}
