@@ -176,6 +176,9 @@ func (s *Server) clientLine(c *Client) string {
 	if c.mu.noTouch {
 		flags += "T"
 	}
+	if c.mu.readOnly {
+		flags += "r"
+	}
 	c.mu.Unlock()
 	cmd := "NULL"
 	if lc := c.lastCmd.Load(); lc != nil {

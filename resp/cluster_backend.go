@@ -25,6 +25,8 @@ type ClusterBackend interface {
 	Leave(ctx context.Context, id string) error
 	// Local is this node's own stored copy of key, hints it holds for the
 	// key included separately, without touching other nodes (DYNAGO LOCAL).
+	// key points into a connection buffer and is valid only during the
+	// call, as for Backend.Get.
 	Local(ctx context.Context, key []byte) (LocalCopy, error)
 	// Report returns operator tables for DYNAGO HINTS / AE / TRANSFERS as
 	// sections of key-value lines (name is "hints", "ae" or "transfers").

@@ -108,6 +108,7 @@ type Client struct {
 		sync.Mutex
 		name, libName, libVer string
 		noEvict, noTouch      bool
+		readOnly              bool   // READONLY (cluster clients), the "r" flag
 		user                  string // copy of user, for CLIENT LIST
 		proto                 int    // copy of proto, for CLIENT LIST
 	}

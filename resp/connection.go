@@ -141,7 +141,7 @@ func (s *Server) cmdHello(ctx context.Context, c *Client, args [][]byte, w *Writ
 	w.WriteBulkString("id")
 	w.WriteInt(c.id)
 	w.WriteBulkString("mode")
-	w.WriteBulkString("standalone")
+	w.WriteBulkString(s.redisMode())
 	w.WriteBulkString("role")
 	w.WriteBulkString("master")
 	w.WriteBulkString("modules")

@@ -87,8 +87,14 @@ func (s *Server) cmdSiblings(ctx context.Context, c *Client, args [][]byte, w *W
 		s.writeErr(w, err, false)
 		return
 	}
-	w.WriteArray(len(o.Siblings))
-	for _, sib := range o.Siblings {
+	writeSiblings(w, o.Siblings)
+}
+
+// writeSiblings writes SIBLINGS's entries; DYNAGO LOCAL shows a node's own
+// copy and its hints the same way.
+func writeSiblings(w *Writer, sibs []version.Sibling) {
+	w.WriteArray(len(sibs))
+	for _, sib := range sibs {
 		w.WriteMap(5)
 		w.WriteBulkString("value")
 		if sib.Tombstone {

@@ -61,12 +61,39 @@ func (s *Server) cmdInfo(ctx context.Context, c *Client, args [][]byte, w *Write
 			{"role", "master"}, {"connected_slaves", "0"},
 		}})
 	}
+	hasCluster := slices.ContainsFunc(backend, func(b InfoSection) bool { return strings.EqualFold(b.Name, "cluster") })
+	if !hasCluster && pick("Cluster", true) {
+		sections = append(sections, s.withClusterEnabled(InfoSection{Name: "Cluster"}))
+	}
 	for _, sec := range backend {
 		if pick(sec.Name, true) {
+			if strings.EqualFold(sec.Name, "cluster") {
+				sec = s.withClusterEnabled(sec)
+			}
 			sections = append(sections, sec)
 		}
 	}
+	w.WriteVerbatim(renderInfo(sections))
+}
 
+// withClusterEnabled puts Redis's cluster_enabled:0|1 first in the Cluster
+// section unless the backend wrote it: redis-cli --cluster refuses a node
+// whose INFO lacks cluster_enabled:1. The backend's slice is not modified.
+func (s *Server) withClusterEnabled(sec InfoSection) InfoSection {
+	if slices.ContainsFunc(sec.Fields, func(f InfoField) bool { return f.Key == "cluster_enabled" }) {
+		return sec
+	}
+	enabled := "0"
+	if s.cluster != nil {
+		enabled = "1"
+	}
+	sec.Fields = append([]InfoField{{"cluster_enabled", enabled}}, sec.Fields...)
+	return sec
+}
+
+// renderInfo writes sections as INFO does: "# Name" then "key:value"
+// lines, CRLF-terminated, a blank line between sections.
+func renderInfo(sections []InfoSection) string {
 	var b strings.Builder
 	for i, sec := range sections {
 		if i > 0 {
@@ -77,7 +104,7 @@ func (s *Server) cmdInfo(ctx context.Context, c *Client, args [][]byte, w *Write
 			b.WriteString(f.Key + ":" + f.Value + "\r\n")
 		}
 	}
-	w.WriteVerbatim(b.String())
+	return b.String()
 }
 
 func (s *Server) infoServer() []InfoField {
@@ -90,7 +117,7 @@ func (s *Server) infoServer() []InfoField {
 		{"dynago_version", s.cfg.Version},
 		{"redis_git_sha1", "00000000"},
 		{"redis_git_dirty", "0"},
-		{"redis_mode", "standalone"},
+		{"redis_mode", s.redisMode()},
 		{"os", runtime.GOOS + " " + runtime.GOARCH},
 		{"arch_bits", strconv.Itoa(strconv.IntSize)},
 		{"go_version", runtime.Version()},
@@ -102,6 +129,14 @@ func (s *Server) infoServer() []InfoField {
 		{"uptime_in_days", strconv.FormatInt(int64(up/(24*time.Hour)), 10)},
 		{"executable", exe},
 	}
+}
+
+// redisMode is INFO's redis_mode: "cluster" once EnableCluster ran.
+func (s *Server) redisMode() string {
+	if s.cluster != nil {
+		return "cluster"
+	}
+	return "standalone"
 }
 
 func (s *Server) infoClients() []InfoField {

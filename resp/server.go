@@ -16,8 +16,11 @@ import (
 // parses their commands, runs them against a Backend and writes the
 // replies. See doc.go for the concurrency model.
 type Server struct {
-	cfg     Config
-	b       Backend
+	cfg Config
+	b   Backend
+	// cluster serves the cluster commands; nil until EnableCluster, which
+	// runs before Serve, and never changed after.
+	cluster ClusterBackend
 	log     *slog.Logger
 	started time.Time
 

@@ -194,6 +194,20 @@ func (s *Server) builtinCommands() []*Command {
 			Summary: "Deletes the versions a context covers (a tombstone with that context).", Since: "7.2.0", Group: "generic", Complexity: "O(S) where S is the number of siblings",
 			Arguments: []Arg{keyArg("key"), strArg("context")}, Handler: s.cmdDelCtx},
 
+		// Cluster (DESIGN §5): the Redis Cluster face and dynago's operator
+		// commands; without EnableCluster they answer as a non-cluster Redis.
+		s.clusterCommand(),
+		{Name: "readonly", Arity: 1, Flags: fl("loading stale fast"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Enables read queries for a connection to a cluster replica node (every dynago node serves reads).", Since: "3.0.0", Group: "cluster", Complexity: "O(1)",
+			Handler: s.needCluster(s.readOnlyHandler(true))},
+		{Name: "readwrite", Arity: 1, Flags: fl("loading stale fast"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Enables read-write queries for a connection to a cluster replica node.", Since: "3.0.0", Group: "cluster", Complexity: "O(1)",
+			Handler: s.needCluster(s.readOnlyHandler(false))},
+		{Name: "asking", Arity: 1, Flags: fl("fast"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Signals that a cluster client is following an -ASK redirect (dynago never sends one).", Since: "3.0.0", Group: "cluster", Complexity: "O(1)",
+			Handler: s.needCluster(s.cmdAsking)},
+		s.dynagoCommand(),
+
 		// Server.
 		{Name: "dbsize", Arity: 1, Flags: fl("readonly fast"), ACLCategories: fl("@keyspace @read @fast"),
 			Summary: "Returns the number of keys in the database.", Since: "1.0.0", Group: "server", Complexity: "O(1)", Handler: s.cmdDBSize},
@@ -293,5 +307,89 @@ func (s *Server) commandCommand() *Command {
 				Arguments: []Arg{strArg("command"), optional(multiple(strArg("arg")))}, Handler: s.cmdCommandGetKeys},
 			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: cn, local: true,
 				Summary: "Returns helpful text about the different subcommands.", Since: "5.0.0", Group: "server", Complexity: "O(1)", Handler: s.helpHandler("command")},
+		)}
+}
+
+func (s *Server) clusterCommand() *Command {
+	adm := fl("@admin @slow @dangerous")
+	slow := fl("@slow")
+	sub := func(c *Command) *Command {
+		c.Group = "cluster"
+		c.Handler = s.needCluster(c.Handler)
+		return c
+	}
+	cmds := []*Command{
+		sub(&Command{Name: "info", Arity: 2, Flags: fl("stale"), ACLCategories: slow,
+			Summary: "Returns information about the state of a node.", Since: "3.0.0", Complexity: "O(1)", Handler: s.cmdClusterInfo}),
+		sub(&Command{Name: "myid", Arity: 2, Flags: fl("stale"), ACLCategories: slow,
+			Summary: "Returns the ID of a node.", Since: "3.0.0", Complexity: "O(1)", Handler: s.cmdClusterMyID}),
+		sub(&Command{Name: "myshardid", Arity: 2, Flags: fl("stale"), ACLCategories: slow,
+			Summary: "Returns the shard ID of a node (each dynago node is its own).", Since: "7.2.0", Complexity: "O(1)", Handler: s.cmdClusterMyShardID}),
+		sub(&Command{Name: "nodes", Arity: 2, Flags: fl("stale"), ACLCategories: slow,
+			Summary: "Returns the cluster configuration for a node: every node as a master of the slot ranges it heads.", Since: "3.0.0", Complexity: "O(N) where N is the total number of Cluster nodes", Handler: s.cmdClusterNodes}),
+		sub(&Command{Name: "slots", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+			Summary: "Returns the mapping of slot ranges to nodes: the first live home replica, then the others.", Since: "3.0.0", Complexity: "O(N) where N is the total number of Cluster nodes", Handler: s.cmdClusterSlots}),
+		sub(&Command{Name: "shards", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+			Summary: "Returns the mapping of cluster slots to shards (one shard per replica set).", Since: "7.0.0", Complexity: "O(N) where N is the total number of cluster nodes", Handler: s.cmdClusterShards}),
+		sub(&Command{Name: "keyslot", Arity: 3, Flags: fl("stale"), ACLCategories: slow, local: true,
+			Summary: "Returns the hash slot for a key.", Since: "3.0.0", Complexity: "O(N) where N is the number of bytes in the key",
+			Arguments: []Arg{strArg("key")}, Handler: s.cmdClusterKeySlot}),
+		sub(&Command{Name: "meet", Arity: -4, Flags: fl("admin stale"), ACLCategories: adm,
+			Summary: "Joins the node at host:port to the cluster.", Since: "3.0.0", Complexity: "O(1)",
+			Arguments: []Arg{strArg("ip"), intArg("port"), optional(intArg("cluster-bus-port"))}, Handler: s.cmdClusterMeet}),
+		sub(&Command{Name: "forget", Arity: 3, Flags: fl("admin stale"), ACLCategories: adm,
+			Summary: "Removes a node from the ring for good; its partitions are rebuilt elsewhere (as DYNAGO REMOVE).", Since: "3.0.0", Complexity: "O(1)",
+			Arguments: []Arg{strArg("node-id")}, Handler: s.cmdClusterForget}),
+		sub(&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow, local: true,
+			Summary: "Returns helpful text about the different subcommands.", Since: "5.0.0", Complexity: "O(1)", Handler: s.helpHandler("cluster")}),
+	}
+	for _, u := range unsupportedClusterSubs {
+		// Refused outright, so neither admin nor dangerous.
+		cmds = append(cmds, sub(&Command{Name: u.name, Arity: -2, Flags: fl("stale"), ACLCategories: slow, local: true,
+			Summary: u.summary, Since: "3.0.0", Complexity: "O(1)", Handler: s.unsupportedCluster(u.why)}))
+	}
+	return &Command{Name: "cluster", Arity: -2, ACLCategories: slow,
+		Summary: "A container for Redis Cluster commands.", Since: "3.0.0", Group: "cluster", Complexity: "Depends on subcommand.",
+		Subcommands: subs(cmds...)}
+}
+
+func (s *Server) dynagoCommand() *Command {
+	adm := fl("@admin @slow @dangerous")
+	slow := fl("@slow")
+	return &Command{Name: "dynago", Arity: -2, ACLCategories: slow, local: true,
+		Summary: "A container for dynago's cluster and consistency commands.", Since: "7.2.0", Group: "cluster", Complexity: "Depends on subcommand.",
+		Subcommands: subs(
+			&Command{Name: "consistency", Arity: -2, Flags: fl("loading stale fast"), ACLCategories: fl("@fast @connection"), local: true,
+				Summary: "Sets (R W), resets (DEFAULT) or shows this connection's read and write quorums.", Since: "7.2.0", Group: "connection", Complexity: "O(1)",
+				Arguments: []Arg{optional(oneof("quorums", block("override", intArg("r"), intArg("w")), tok("DEFAULT")))}, Handler: s.cmdDynagoConsistency},
+			// LOCAL reports its key like OBJECT's subcommands do: position 2
+			// counts the container, so COMMAND GETKEYS and cluster clients
+			// that read subcommand key specs find it. (go-redis routes a
+			// container by its top-level entry, which has no key, so it
+			// sends DYNAGO LOCAL to any node; LOCAL is about one node's copy
+			// anyway, so ask the node you mean with a plain client.)
+			&Command{Name: "local", Arity: 3, Flags: fl("readonly"), FirstKey: 2, LastKey: 2, Step: 1, ACLCategories: fl("@read @slow"),
+				Summary: "Returns this node's own stored copy of a key (context, siblings, hints) without asking other nodes.", Since: "7.2.0", Group: "cluster", Complexity: "O(S) where S is the number of siblings",
+				Arguments: []Arg{keyArg("key")}, Handler: s.needCluster(s.cmdDynagoLocal)},
+			&Command{Name: "ring", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+				Summary: "Returns the ring as this node sees it: epoch, N/R/W, members and slot ranges with their replicas.", Since: "7.2.0", Group: "cluster", Complexity: "O(N+R) where N is the number of nodes and R of slot ranges",
+				Handler: s.needCluster(s.cmdDynagoRing)},
+			&Command{Name: "hints", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+				Summary: "Returns the hinted-handoff queues this node holds, per home replica.", Since: "7.2.0", Group: "cluster", Complexity: "O(N) where N is the number of nodes",
+				Handler: s.needCluster(s.reportHandler("hints"))},
+			&Command{Name: "ae", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+				Summary: "Returns the anti-entropy state per partition.", Since: "7.2.0", Group: "cluster", Complexity: "O(P) where P is the number of partitions",
+				Handler: s.needCluster(s.reportHandler("ae"))},
+			&Command{Name: "transfers", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow,
+				Summary: "Returns the partition transfers in flight and the bytes left.", Since: "7.2.0", Group: "cluster", Complexity: "O(T) where T is the number of transfers",
+				Handler: s.needCluster(s.reportHandler("transfers"))},
+			&Command{Name: "leave", Arity: -2, Flags: fl("admin stale"), ACLCategories: adm,
+				Summary: "Makes a node (this one by default) hand its partitions to their new owners and leave the ring.", Since: "7.2.0", Group: "cluster", Complexity: "O(P) where P is the number of partitions moved",
+				Arguments: []Arg{optional(strArg("node"))}, Handler: s.needCluster(s.cmdDynagoLeave)},
+			&Command{Name: "remove", Arity: 3, Flags: fl("admin stale"), ACLCategories: adm,
+				Summary: "Takes a dead node out of the ring; its partitions are reassigned and rebuilt from the other replicas.", Since: "7.2.0", Group: "cluster", Complexity: "O(P) where P is the number of partitions reassigned",
+				Arguments: []Arg{strArg("node")}, Handler: s.needCluster(s.cmdDynagoRemove)},
+			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow, local: true,
+				Summary: "Returns helpful text about the different subcommands.", Since: "7.2.0", Group: "cluster", Complexity: "O(1)", Handler: s.helpHandler("dynago")},
 		)}
 }

@@ -179,3 +179,28 @@ func appendLine(dst []byte, s string) []byte {
 	dst = append(dst, s...)
 	return append(dst, '\r', '\n')
 }
+
+// field is one entry of a reply map whose value is a string or an integer;
+// the cluster and operator replies are mostly such maps.
+type field struct {
+	key   string
+	str   string
+	num   int64
+	isNum bool
+}
+
+func strField(k, v string) field       { return field{key: k, str: v} }
+func intField(k string, v int64) field { return field{key: k, num: v, isNum: true} }
+
+// writeFields writes fs as map entries; the caller has started the map
+// (WriteMap) with room for them.
+func (w *Writer) writeFields(fs ...field) {
+	for _, f := range fs {
+		w.WriteBulkString(f.key)
+		if f.isNum {
+			w.WriteInt(f.num)
+		} else {
+			w.WriteBulkString(f.str)
+		}
+	}
+}
