@@ -8,6 +8,7 @@
 // # Usage
 //
 //	srv, err := resp.New(resp.DefaultConfig(), backend) // backend: the coordinator
+//	srv.EnableCluster(clusterBackend)                    // optional: CLUSTER …, DYNAGO …
 //	go srv.Serve(ln)                                     // returns nil after Shutdown
 //	...
 //	err = srv.Shutdown(ctx)                              // drain, then close
@@ -15,6 +16,13 @@
 // Handlers are tested without sockets through Server.Handle with a Writer
 // (STYLE 18). Later packages add command families with Server.Register
 // before Serve (it panics on duplicates, like redcon's ServeMux).
+//
+// The cluster family (CLUSTER …, READONLY, READWRITE, ASKING, DYNAGO …) is
+// in the table from New on; EnableCluster, called before Serve like
+// Register, gives it the node's ClusterBackend. Until then it answers as a
+// non-cluster Redis 7 ("ERR This instance has cluster support disabled"),
+// except DYNAGO CONSISTENCY, the per-connection R/W override, which needs
+// no cluster.
 //
 // # Files
 //
@@ -33,9 +41,13 @@
 //     GETRANGE STRLEN), keys.go (DEL UNLINK EXISTS TYPE SCAN KEYS),
 //     expire.go (EXPIRE… TTL… PERSIST), dynamo.go (GETCTX SETCTX SIBLINGS
 //     DELCTX), server_cmds.go (DBSIZE TIME CONFIG FLUSHALL FLUSHDB),
-//     info.go (INFO), cmdinfo.go (COMMAND …), table.go (the table).
+//     info.go (INFO), cmdinfo.go (COMMAND …), cluster.go (CLUSTER …,
+//     READONLY, READWRITE, ASKING, EnableCluster), dynago.go (DYNAGO
+//     CONSISTENCY, LOCAL, RING, HINTS, AE, TRANSFERS, LEAVE, REMOVE),
+//     table.go (the table).
 //   - glob.go: KEYS/SCAN MATCH patterns. stats.go: counters and latency
-//     histograms. backend.go, command.go: the Backend seam and table types.
+//     histograms. backend.go, command.go: the Backend seam and table types;
+//     cluster_backend.go: the ClusterBackend seam.
 //
 // # Parsing and limits
 //
@@ -114,4 +126,15 @@
 // "dynago", INFO includes latency percentiles by default, CONFIG GET never
 // shows requirepass, FLUSHALL needs --enable-flushall, and KEYS/SCAN MATCH
 // use a linear matcher with a step budget (glob.go).
+//
+// Cluster commands (DESIGN §5) describe, per slot range, the first live
+// home replica as "master" and the other home replicas as its replicas: a
+// routing hint, since every node serves every key, so MOVED and ASK are
+// never sent. Deviations: CLUSTER NODES lists every node as a master (of
+// the ranges it heads, perhaps none; a dynago node is master and replica
+// at once, which that format cannot say), CLUSTER SHARDS makes a shard of
+// each replica list (a node is in several), CLUSTER FORGET removes a node
+// from the ring for good, the slot-management subcommands (ADDSLOTS,
+// SETSLOT, FAILOVER, RESET, COUNTKEYSINSLOT, …) answer "not supported by
+// dynago" with the reason, and CLUSTER MEET takes host names as well as IPs.
 package resp
