@@ -108,6 +108,14 @@ func (p *Proc) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
 // Start starts the process and waits until it answers PING.
 func (p *Proc) Start() {
 	p.t.Helper()
+	p.Launch()
+	p.WaitReady(30 * time.Second)
+}
+
+// Launch starts the process without waiting for it to answer, so that
+// several nodes can start side by side; WaitReady then waits for each.
+func (p *Proc) Launch() {
+	p.t.Helper()
 	p.mu.Lock()
 	args := append([]string{"--addr", p.Addr(), "--data-dir", p.DataDir, "--log-level", "debug"}, p.Args...)
 	cmd := exec.Command(p.Bin, args...)
@@ -131,7 +139,6 @@ func (p *Proc) Start() {
 		p.mu.Unlock()
 		close(waited)
 	}()
-	p.WaitReady(30 * time.Second)
 }
 
 // WaitReady waits until the node answers PING.
@@ -140,6 +147,9 @@ func (p *Proc) WaitReady(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()
+	p.mu.Lock()
+	waited := p.waited
+	p.mu.Unlock()
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()
@@ -148,8 +158,11 @@ func (p *Proc) WaitReady(timeout time.Duration) {
 			return
 		}
 		select {
-		case <-p.waited:
-			p.t.Fatalf("dynago exited during start: %v\n%s", p.exit, p.Log())
+		case <-waited:
+			p.mu.Lock()
+			exit := p.exit
+			p.mu.Unlock()
+			p.t.Fatalf("dynago exited during start: %v\n%s", exit, p.Log())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -157,6 +170,24 @@ func (p *Proc) WaitReady(timeout time.Duration) {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a real process; nothing to wait on
 	}
+}
+
+// Running reports whether the process was started and has not been
+// waited for since (a SIGSTOPped process is running).
+func (p *Proc) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
+}
+
+// PID is the process id, or 0 when it is not running.
+func (p *Proc) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
 }
 
 // Signal sends sig to the process if it is running.
