@@ -269,3 +269,26 @@ func (t *Tree) fillInner(nodes []uint64) {
 		}
 	}
 }
+
+// SetLeaf sets segment seg's hash to h, fixing the nodes above it, and
+// reports whether it changed. An exchange calls it after computing the
+// segment's true hash from the stored keys: a tree that drifted (an update
+// that raced with Build, a crash between a write and its tree update)
+// heals at the next exchange that touches the segment.
+func (t *Tree) SetLeaf(seg int, h uint64) bool {
+	if seg < 0 || seg >= t.leaves {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := seg
+	delta := t.mu.nodes[t.offsets[t.Depth()]+i] ^ h
+	if delta == 0 {
+		return false
+	}
+	for d := t.Depth(); d >= 0; d-- {
+		t.mu.nodes[t.offsets[d]+i] ^= delta
+		i >>= t.shift
+	}
+	return true
+}

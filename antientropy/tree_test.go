@@ -311,3 +311,31 @@ func flip(b []byte, i int) []byte {
 	b[i] ^= 1
 	return b
 }
+
+func TestSetLeafHealsADriftedTree(t *testing.T) {
+	truth, _ := NewTree(64, 4)
+	drift, _ := NewTree(64, 4)
+	keys := make([][]byte, 200)
+	hash := func(i int) uint64 { return uint64(i)*0x9E3779B97F4A7C15 + 1 }
+	for i := range keys {
+		keys[i] = []byte{byte(i), byte(i >> 8), 'k'}
+		truth.Update(keys[i], 0, hash(i))
+		drift.Update(keys[i], 0, hash(i))
+	}
+	// One lost update leaves drift wrong in one segment.
+	truth.Update(keys[7], hash(7), 42)
+	if truth.Root() == drift.Root() {
+		t.Fatal("setup: trees agree")
+	}
+	seg := truth.Segment(keys[7])
+	want := truth.Level(truth.Depth(), seg, 1)[0]
+	if !drift.SetLeaf(seg, want) {
+		t.Fatal("SetLeaf reported no change")
+	}
+	if truth.Root() != drift.Root() {
+		t.Fatal("SetLeaf did not fix the path to the root")
+	}
+	if drift.SetLeaf(seg, want) {
+		t.Fatal("setting the same hash again reported a change")
+	}
+}

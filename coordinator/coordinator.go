@@ -158,6 +158,8 @@ type Deps struct {
 	// is called on every request and must be cheap and safe for concurrent
 	// use. nil means every node is alive.
 	Alive func(id string) bool
+	// AE answers peers' anti-entropy exchanges; nil answers "not ready".
+	AE AEServer
 }
 
 // Stats are the coordinator's counters for INFO (replication and hints
@@ -184,6 +186,7 @@ type Coordinator struct {
 	tr        Transport
 	placement func() Placement
 	alive     func(id string) bool
+	ae        AEServer
 	log       *slog.Logger
 
 	// bg is the context of work that outlives a client request: replica
@@ -198,6 +201,8 @@ type Coordinator struct {
 	bgN       int           // guarded by bgMu
 	bgIdle    chan struct{} // guarded by bgMu; closed when bgN drops to 0
 	bgStopped bool          // guarded by bgMu; no new background work
+
+	inflightReqs atomic.Int64 // client requests being served (InFlight)
 
 	repairs  chan struct{} // semaphore of read repairs in flight
 	hintKick chan struct{} // wakes the handoff loop
@@ -224,7 +229,7 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 		d.Alive = func(string) bool { return true }
 	}
 	c := &Coordinator{
-		cfg: cfg, store: d.Store, tr: d.Transport, placement: d.Placement, alive: d.Alive,
+		cfg: cfg, store: d.Store, tr: d.Transport, placement: d.Placement, alive: d.Alive, ae: d.AE,
 		log:      cfg.Logger,
 		repairs:  make(chan struct{}, max(cfg.MaxRepairs, 1)),
 		hintKick: make(chan struct{}, 1),
@@ -362,10 +367,14 @@ func (c *Coordinator) quorums(ctx context.Context, replicas int) (r, w int) {
 	return Clamp(o.R, c.cfg.R, replicas), Clamp(o.W, c.cfg.W, replicas)
 }
 
-// withTimeout gives ctx the default request deadline if it has none.
+// withTimeout gives ctx the default request deadline if it has none, and
+// counts the request in InFlight until the returned cancel is called.
 func (c *Coordinator) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	c.inflightReqs.Add(1)
+	done := func() { c.inflightReqs.Add(-1) }
 	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+		return ctx, done
 	}
-	return context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	return ctx, func() { cancel(); done() }
 }

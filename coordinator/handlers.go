@@ -54,6 +54,9 @@ func (c *Coordinator) HandleRPC(ctx context.Context, from string, req *Request) 
 		}
 		return resp
 
+	case MsgAEHashes, MsgAEKeys, MsgFetchKeys, MsgMergeMany:
+		return c.handleAE(req)
+
 	case MsgKeyspace:
 		keys, expires := c.primaryKeys()
 		return &Response{N1: keys, N2: expires}

@@ -35,6 +35,18 @@ const (
 	// MsgFetch asks for up to Count objects of Partition after After, with
 	// their keys (streaming a partition to a new replica, §4.9).
 	MsgFetch
+	// MsgAEHashes asks for tree hashes of Partition (Payload: an encoded
+	// antientropy.LevelRequest; answer Payload: encoded hashes).
+	MsgAEHashes
+	// MsgAEKeys asks for the (key, hash) list of segments of Partition
+	// (Payload: encoded segments; answer Payload: encoded key hashes).
+	MsgAEKeys
+	// MsgFetchKeys asks for the objects of Keys (answer: Objects, one per
+	// key, zero for a missing key).
+	MsgFetchKeys
+	// MsgMergeMany asks a replica to merge Objects into its copies of Keys
+	// in one batch.
+	MsgMergeMany
 )
 
 // String names the kind for logs and metrics.
@@ -56,6 +68,14 @@ func (k MsgKind) String() string {
 		return "keyspace"
 	case MsgFetch:
 		return "fetch"
+	case MsgAEHashes:
+		return "ae-hashes"
+	case MsgAEKeys:
+		return "ae-keys"
+	case MsgFetchKeys:
+		return "fetch-keys"
+	case MsgMergeMany:
+		return "merge-many"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -65,13 +85,16 @@ type Request struct {
 	Kind      MsgKind
 	Partition uint16
 	Key       []byte
-	Object    version.Object // MsgReplicate
-	HintFor   string         // MsgRead, MsgReplicate: the home replica a fallback stands in for
-	Op        Op             // MsgForward
-	R, W      int            // MsgForward: the client's consistency override (0: default)
-	Timeout   time.Duration  // MsgForward: the time the forwarding node still waits (0: none)
-	After     []byte         // MsgScan
-	Count     int            // MsgScan
+	Object    version.Object   // MsgReplicate
+	HintFor   string           // MsgRead, MsgReplicate: the home replica a fallback stands in for
+	Op        Op               // MsgForward
+	R, W      int              // MsgForward: the client's consistency override (0: default)
+	Timeout   time.Duration    // MsgForward: the time the forwarding node still waits (0: none)
+	After     []byte           // MsgScan, MsgFetch
+	Count     int              // MsgScan, MsgFetch
+	Payload   []byte           // MsgAEHashes, MsgAEKeys: encoded by antientropy
+	Keys      [][]byte         // MsgFetchKeys, MsgMergeMany
+	Objects   []version.Object // MsgMergeMany: the object of each key
 }
 
 // Response is a replica's answer. Err is a remote failure, decoded into one
@@ -80,7 +103,8 @@ type Response struct {
 	Object  version.Object   // MsgRead
 	Result  Result           // MsgForward
 	Keys    [][]byte         // MsgScan, MsgFetch
-	Objects []version.Object // MsgFetch: the object of each key
+	Objects []version.Object // MsgFetch, MsgFetchKeys: the object of each key
+	Payload []byte           // MsgAEHashes, MsgAEKeys: encoded by antientropy
 	More    bool             // MsgScan, MsgFetch: the partition has keys after the last one
 	N1, N2  int64            // MsgKeyspace: keys, expires
 	Err     error
@@ -153,6 +177,16 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	case MsgScan, MsgFetch:
 		dst = appendBytes(dst, r.After)
 		dst = binary.AppendUvarint(dst, uint64(r.Count))
+	case MsgAEHashes, MsgAEKeys:
+		dst = appendBytes(dst, r.Payload)
+	case MsgFetchKeys, MsgMergeMany:
+		dst = binary.AppendUvarint(dst, uint64(len(r.Keys)))
+		for i, k := range r.Keys {
+			dst = appendBytes(dst, k)
+			if r.Kind == MsgMergeMany {
+				dst = appendBytes(dst, version.AppendObject(nil, r.Objects[i]))
+			}
+		}
 	}
 	return dst
 }
@@ -178,6 +212,16 @@ func DecodeRequest(b []byte) (*Request, error) {
 	case MsgScan, MsgFetch:
 		r.After = d.bytesCopy()
 		r.Count = int(min(d.uvarint(), 1<<20))
+	case MsgAEHashes, MsgAEKeys:
+		r.Payload = d.bytesCopy()
+	case MsgFetchKeys, MsgMergeMany:
+		n := d.count(1)
+		for i := 0; i < n && d.err == nil; i++ {
+			r.Keys = append(r.Keys, d.bytesCopy())
+			if r.Kind == MsgMergeMany {
+				r.Objects = append(r.Objects, d.objectBytes())
+			}
+		}
 	default:
 		d.fail("unknown request kind")
 	}
@@ -212,10 +256,16 @@ func AppendResponse(dst []byte, k MsgKind, r *Response) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(r.Keys)))
 		for i, k := range r.Keys {
 			dst = appendBytes(dst, k)
-			obj := version.AppendObject(nil, r.Objects[i])
-			dst = appendBytes(dst, obj)
+			dst = appendBytes(dst, version.AppendObject(nil, r.Objects[i]))
 		}
 		dst = appendBool(dst, r.More)
+	case MsgFetchKeys:
+		dst = binary.AppendUvarint(dst, uint64(len(r.Objects)))
+		for _, o := range r.Objects {
+			dst = appendBytes(dst, version.AppendObject(nil, o))
+		}
+	case MsgAEHashes, MsgAEKeys:
+		dst = appendBytes(dst, r.Payload)
 	}
 	return dst
 }
@@ -250,18 +300,16 @@ func DecodeResponse(k MsgKind, b []byte) (*Response, error) {
 		n := d.count(2)
 		for i := 0; i < n && d.err == nil; i++ {
 			r.Keys = append(r.Keys, d.bytesCopy())
-			raw := d.bytes()
-			if d.err != nil {
-				break
-			}
-			o, err := version.DecodeObject(raw)
-			if err != nil {
-				d.err = err
-				break
-			}
-			r.Objects = append(r.Objects, o)
+			r.Objects = append(r.Objects, d.objectBytes())
 		}
 		r.More = d.bool()
+	case MsgFetchKeys:
+		n := d.count(1)
+		for i := 0; i < n && d.err == nil; i++ {
+			r.Objects = append(r.Objects, d.objectBytes())
+		}
+	case MsgAEHashes, MsgAEKeys:
+		r.Payload = d.bytesCopy()
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("trailing bytes")
@@ -414,6 +462,20 @@ func (d *wire) object() version.Object {
 		return version.Object{}
 	}
 	d.b = nil
+	return o
+}
+
+// objectBytes decodes a length-prefixed encoded object; an empty encoding
+// is the zero Object (a key the peer does not hold).
+func (d *wire) objectBytes() version.Object {
+	raw := d.bytes()
+	if d.err != nil || len(raw) == 0 {
+		return version.Object{}
+	}
+	o, err := version.DecodeObject(raw)
+	if err != nil {
+		d.err = err
+	}
 	return o
 }
 

@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dynago/dynago/antientropy"
 	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/resp"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
@@ -98,6 +100,7 @@ func (n *Node) onAlive(id string) {
 	if c := n.coord; c != nil {
 		c.NodeAlive(id)
 	}
+	n.ae.NodeAlive(id)
 	if t := n.transfers.Load(); t != nil {
 		t.Kick()
 	}
@@ -105,7 +108,7 @@ func (n *Node) onAlive(id string) {
 
 // resolve maps a node id to its cluster address for the RPC.
 func (n *Node) resolve(id string) (string, bool) {
-	if r := n.mship.Ring(); r != nil {
+	if r := n.ring(); r != nil {
 		if m, ok := r.Member(id); ok && m.ClusterAddr != "" {
 			return m.ClusterAddr, true
 		}
@@ -293,7 +296,7 @@ func (cb clusterBackend) Report(ctx context.Context, name string) ([]resp.InfoSe
 	case "transfers":
 		return []resp.InfoSection{{Name: "Transfers", Fields: n.transferFields()}}, nil
 	case "ae":
-		return []resp.InfoSection{{Name: "Antientropy", Fields: n.aeFields()}}, nil
+		return []resp.InfoSection{{Name: "Antientropy", Fields: n.aePartitions()}}, nil
 	}
 	return nil, fmt.Errorf("unknown report %q", name)
 }
@@ -377,5 +380,82 @@ func (n *Node) transferFields() []resp.InfoField {
 	}
 }
 
-// aeFields is INFO antientropy; filled in once anti-entropy runs.
-func (n *Node) aeFields() []resp.InfoField { return nil }
+// ring is the membership's ring (nil while joining or before it starts).
+func (n *Node) ring() *ring.Ring {
+	if n.mship == nil {
+		return nil
+	}
+	return n.mship.Ring()
+}
+
+// storeOf and peerOf give anti-entropy the engine and the coordinator's
+// transport, which exist only after the syncer is built.
+type storeOf struct{ n *Node }
+
+func (s storeOf) Get(p uint16, key []byte) (version.Object, error) { return s.n.eng.Get(p, key) }
+func (s storeOf) Scan(p uint16, after []byte, fn func([]byte, version.Object) bool) error {
+	return s.n.eng.Scan(p, after, fn)
+}
+func (s storeOf) MergeMany(items []engine.MergeItem) ([]engine.MergeResult, error) {
+	return s.n.eng.MergeMany(items)
+}
+
+type peerOf struct{ n *Node }
+
+func (p peerOf) Hashes(ctx context.Context, node string, part int, req antientropy.LevelRequest) ([]uint64, error) {
+	return p.n.coord.AEPeer().Hashes(ctx, node, part, req)
+}
+func (p peerOf) KeyHashes(ctx context.Context, node string, part int, segs []int) ([]antientropy.KeyHash, error) {
+	return p.n.coord.AEPeer().KeyHashes(ctx, node, part, segs)
+}
+func (p peerOf) Fetch(ctx context.Context, node string, part int, keys [][]byte) ([]version.Object, error) {
+	return p.n.coord.AEPeer().Fetch(ctx, node, part, keys)
+}
+func (p peerOf) Push(ctx context.Context, node string, part int, keys [][]byte, objs []version.Object) error {
+	return p.n.coord.AEPeer().Push(ctx, node, part, keys, objs)
+}
+
+// aeFields is INFO antientropy.
+func (n *Node) aeFields() []resp.InfoField {
+	s := n.ae.Stats()
+	return []resp.InfoField{
+		field("trees_ready", n.ae.Ready()),
+		field("trees_built", s.TreesBuilt.Load()),
+		field("rounds", s.Rounds.Load()),
+		field("exchanges", s.Exchanges.Load()),
+		field("exchanges_equal", s.ExchangesEqual.Load()),
+		field("exchange_errors", s.ExchangeErrors.Load()),
+		field("keys_repaired", s.KeysRepaired.Load()),
+		field("dead_keys_not_copied", s.KeysSkippedDead.Load()),
+		field("leaves_healed", s.LeavesHealed.Load()),
+		field("bytes_sent", s.BytesSent.Load()),
+		field("bytes_received", s.BytesReceived.Load()),
+	}
+}
+
+// aePartitions is DYNAGO AE: per partition this node replicates, the last
+// exchange and the tree root.
+func (n *Node) aePartitions() []resp.InfoField {
+	out := n.aeFields()
+	r := n.ring()
+	if r == nil {
+		return out
+	}
+	now := time.Now()
+	for p := range r.Q() {
+		if !slices.Contains(r.PreferenceList(p), n.id.ID) {
+			continue
+		}
+		st := n.ae.Partition(p)
+		ago := "never"
+		if !st.LastExchange.IsZero() {
+			ago = now.Sub(st.LastExchange).Round(time.Millisecond).String()
+		}
+		peer := st.LastPeer
+		if len(peer) > 8 {
+			peer = peer[:8]
+		}
+		out = append(out, field("p"+strconv.Itoa(p), fmt.Sprintf("root=%016x,last_exchange=%s,peer=%s,repaired=%d", st.Root, ago, peer, st.LastRepaired)))
+	}
+	return out
+}

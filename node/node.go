@@ -9,10 +9,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/dynago/dynago/antientropy"
 	"github.com/dynago/dynago/coordinator"
 	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/resp"
 	"github.com/dynago/dynago/ring"
+	"github.com/dynago/dynago/version"
 )
 
 // Config is everything a node is started with. cmd/dynago fills it from
@@ -33,6 +35,12 @@ type Config struct {
 	RESP        resp.Config        // Addr and NodeID are set by Start
 	Coordinator coordinator.Config // Self and Actor are set by Start
 	Cluster     ClusterConfig
+	// AE configures anti-entropy: Interval (--ae-interval) and Rate
+	// (--ae-rate); the rest is set by Start.
+	AE antientropy.SyncConfig
+	// BusyRequests is the number of client requests in flight above which
+	// anti-entropy pauses its repairs (paper §6.5). Default 64.
+	BusyRequests int
 
 	Logger *slog.Logger
 }
@@ -59,6 +67,9 @@ type Node struct {
 	srv   *resp.Server
 	ln    net.Listener
 
+	ae        *antientropy.Syncer
+	reaper    atomic.Pointer[coordinator.Coordinator] // set once the coordinator runs
+	aeHook    atomic.Pointer[antientropy.Syncer]      // set once the syncer exists
 	rpc       *coordinator.RPC
 	port      *ring.ClusterPort
 	mship     *ring.Membership
@@ -89,19 +100,54 @@ func Start(cfg Config) (n *Node, err error) {
 		}
 	}()
 
+	if cfg.BusyRequests <= 0 {
+		cfg.BusyRequests = 64
+		n.cfg.BusyRequests = 64
+	}
 	ecfg := cfg.Engine
 	ecfg.Dir = cfg.DataDir
 	ecfg.Logger = cfg.Logger.With("component", "engine")
+	// Anti-entropy's trees hang off the engine's change hook. The syncer
+	// needs the node's identity, stored in the engine, so it comes after
+	// Open; changes before it exists are none but the sweep's, and a tree
+	// that missed one heals at its next exchange.
+	ecfg.OnChange = func(p uint16, key []byte, oldHash, newHash uint64) {
+		if s := n.aeHook.Load(); s != nil {
+			s.OnChange(p, key, oldHash, newHash)
+		}
+	}
+	// The sweep starts with the engine, before the coordinator exists:
+	// until then nothing is reaped.
+	ecfg.MayReap = func(p uint16, key []byte, o version.Object) bool {
+		c := n.reaper.Load()
+		return c != nil && c.MayReap(p, key, o)
+	}
 	if n.eng, err = engine.Open(ecfg); err != nil {
 		return nil, fmt.Errorf("node: open data directory %s: %w", cfg.DataDir, err)
 	}
 	if n.id, err = loadIdentity(n.eng, cfg.Name, cfg.Addr); err != nil {
 		return nil, err
 	}
+	// Anti-entropy; its collaborators are looked up when it runs.
+	acfg := cfg.AE
+	acfg.Self, acfg.Q, acfg.N = n.id.ID, cfg.Partitions, cfg.Coordinator.N
+	acfg.Logger = cfg.Logger.With("component", "antientropy")
+	if n.ae, err = antientropy.NewSyncer(acfg, antientropy.SyncDeps{
+		Store: storeOf{n},
+		Peer:  peerOf{n},
+		Ring:  n.ring,
+		Alive: func(id string) bool { return n.mship.Alive(id) },
+		Busy:  func() bool { return n.coord.InFlight() > int64(n.cfg.BusyRequests) },
+	}); err != nil {
+		return nil, err
+	}
+	n.aeHook.Store(n.ae)
 
 	if err := n.startCluster(); err != nil {
 		return nil, err
 	}
+	n.reaper.Store(n.coord)
+	n.ae.Start()
 
 	rcfg := cfg.RESP
 	rcfg.Addr = cfg.Addr
@@ -152,6 +198,7 @@ func (n *Node) startCluster() (err error) {
 		Transport: n.rpc,
 		Placement: n.placement,
 		Alive:     func(id string) bool { return n.mship.Alive(id) },
+		AE:        n.ae,
 	}); err != nil {
 		return err
 	}
@@ -228,6 +275,9 @@ func (n *Node) closeAll(ctx context.Context) error {
 	}
 	if t := n.transfers.Load(); t != nil {
 		t.Close()
+	}
+	if n.ae != nil {
+		n.ae.Close()
 	}
 	if n.coord != nil {
 		// Replica writes still in flight need the RPC: drain them first.

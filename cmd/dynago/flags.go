@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/node"
@@ -64,6 +65,9 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	fs.IntVar(&cfg.Coordinator.W, "w", cfg.Coordinator.W, "write quorum (W): durable copies before a write is acknowledged; clamped to the replicas a key has")
 	fs.IntVar(&cfg.Coordinator.HintRate, "hint-rate", cfg.Coordinator.HintRate, "hinted-handoff deliveries per second, at most")
 	fs.IntVar(&cfg.Cluster.Transfers.Rate, "transfer-rate", 20000, "keys per second streamed in or handed off when partitions move, at most")
+	fs.DurationVar(&cfg.AE.Interval, "ae-interval", time.Minute, "pause between anti-entropy rounds (each round compares every partition with its other replicas)")
+	fs.IntVar(&cfg.AE.Rate, "ae-rate", 10000, "keys per second anti-entropy repairs, at most")
+	fs.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", cfg.Engine.SweepInterval, "period of the background sweep that purges expired values and reaps tombstones")
 	fs.DurationVar(&cfg.Coordinator.HintInterval, "hint-interval", cfg.Coordinator.HintInterval, "how often hinted handoff retries (it also runs when a node comes back)")
 	fs.BoolVar(&cfg.Coordinator.NoHandoff, "test-no-handoff", false, "testing only: never deliver hints (keeps a replica stale on purpose)")
 	fs.DurationVar(&cfg.Cluster.ProbeInterval, "probe-interval", 0, "failure detector probe interval (default 1s; a dead node is declared after a few missed probes)")
