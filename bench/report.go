@@ -185,12 +185,13 @@ func IssueTargets() []Target {
 		ts = append(ts, Target{System: "single", Workload: t.w, Bound: t.bound})
 	}
 	for _, sys := range []string{"cluster", "cluster-cc"} {
-		for _, test := range []string{"set", "get"} {
-			ts = append(ts,
-				Target{System: sys, Workload: Workload{test, 1}, Bound: 0.50},
-				Target{System: sys, Workload: Workload{test, 16}, Bound: 0.15},
-				Target{System: sys, Workload: Workload{test, 1}, P999: true, Bound: 3.0})
-		}
+		ts = append(ts,
+			Target{System: sys, Workload: Workload{"set", 1}, Bound: 0.50},
+			Target{System: sys, Workload: Workload{"get", 1}, Bound: 0.50},
+			Target{System: sys, Workload: Workload{"set", 16}, Bound: 0.15},
+			Target{System: sys, Workload: Workload{"get", 16}, Bound: 0.15},
+			Target{System: sys, Workload: Workload{"set", 1}, P999: true, Bound: 3.0},
+			Target{System: sys, Workload: Workload{"get", 1}, P999: true, Bound: 3.0})
 	}
 	return ts
 }
