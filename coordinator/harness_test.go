@@ -56,6 +56,10 @@ func (s *memStore) Update(p uint16, key []byte, fn func(version.Object) (version
 	if s.fail {
 		return version.Object{}, errDisk
 	}
+	if next.IsZero() {
+		delete(s.data, mkey(p, key)) // the engine deletes on the zero Object
+		return next, nil
+	}
 	s.data[mkey(p, key)] = next
 	return next, nil
 }
@@ -197,6 +201,13 @@ func (s *memStore) HintCounts() map[string]int64 {
 	return out
 }
 
+// PartitionKeysTotal counts every stored object (live or dead).
+func (s *memStore) PartitionKeysTotal() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.data)
+}
+
 func (s *memStore) hintCount() int64 {
 	var n int64
 	for _, c := range s.HintCounts() {
@@ -243,13 +254,23 @@ type testCluster struct {
 
 func newTestCluster(t *testing.T, size int, tweak func(*Config)) *testCluster {
 	t.Helper()
+	return newTestClusterWith(t, size, tweak, nil)
+}
+
+// newTestClusterWith starts size nodes; pl is their shared placement (nil:
+// a fixedPlacement of all of them).
+func newTestClusterWith(t *testing.T, size int, tweak func(*Config), pl func() Placement) *testCluster {
+	t.Helper()
 	seed := time.Now().UnixNano()
 	t.Logf("network seed %d", seed)
 	tc := &testCluster{t: t, net: NewMemNetwork(seed), down: map[string]bool{}, now: time.UnixMilli(1_700_000_000_000)}
 	for i := range size {
 		tc.ids = append(tc.ids, nodeID(i))
 	}
-	pl := fixedPlacement{q: 64, nodes: tc.ids}
+	if pl == nil {
+		fixed := fixedPlacement{q: 64, nodes: tc.ids}
+		pl = func() Placement { return fixed }
+	}
 	for i, id := range tc.ids {
 		st := newMemStore()
 		cfg := DefaultConfig()
@@ -268,7 +289,7 @@ func newTestCluster(t *testing.T, size int, tweak func(*Config)) *testCluster {
 		h := HandlerFunc(func(ctx context.Context, from string, req *Request) *Response { return c.HandleRPC(ctx, from, req) })
 		tr := tc.net.Register(id, h)
 		var err error
-		c, err = New(cfg, Deps{Store: st, Transport: tr, Placement: func() Placement { return pl }, Alive: tc.alive})
+		c, err = New(cfg, Deps{Store: st, Transport: tr, Placement: pl, Alive: tc.alive})
 		if err != nil {
 			t.Fatal(err)
 		}
