@@ -106,11 +106,19 @@ func (c *Cluster) Fatalf(format string, args ...any) {
 	c.t.Fatalf("%s\n%s", fmt.Sprintf(format, args...), c.Logs(60))
 }
 
-// Logs returns the last lines lines of every node's log.
+// Logs returns the last lines lines of every node's log, without
+// memberlist's debug lines.
 func (c *Cluster) Logs(lines int) string {
 	var b strings.Builder
 	for i, p := range c.Nodes {
-		log := strings.Split(strings.TrimRight(p.Log(), "\n"), "\n")
+		var log []string
+		for _, line := range strings.Split(strings.TrimRight(p.Log(), "\n"), "\n") {
+			// memberlist's debug chatter (probes, push/pull) would fill
+			// the tail; its warnings and errors stay.
+			if !strings.Contains(line, `level=DEBUG msg="memberlist:`) {
+				log = append(log, line)
+			}
+		}
 		if len(log) > lines {
 			log = log[len(log)-lines:]
 		}
