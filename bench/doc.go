@@ -55,7 +55,7 @@
 //
 // # Usage
 //
-//	make bench                                  # all systems, ~5 minutes
+//	make bench                                  # all systems, ~8 minutes today
 //	make bench BENCH_QUICK=1                    # ~1 minute, 1 run per cell
 //	make bench BENCH_ARGS='--systems redis,single'
 //	make bench-scale                            # 1M keys in the cluster

@@ -182,9 +182,9 @@ func IssueTargets() []Target {
 		w     Workload
 		bound float64
 	}{{Workload{"set", 1}, 0.80}, {Workload{"get", 1}, 0.80}, {Workload{"get", 16}, 0.60}, {Workload{"set", 16}, 0.50}} {
-		ts = append(ts, Target{System: "single", Workload: t.w, Bound: t.bound})
+		ts = append(ts, Target{System: Single, Workload: t.w, Bound: t.bound})
 	}
-	for _, sys := range []string{"cluster", "cluster-cc"} {
+	for _, sys := range []string{Cluster, ClusterCC} {
 		ts = append(ts,
 			Target{System: sys, Workload: Workload{"set", 1}, Bound: 0.50},
 			Target{System: sys, Workload: Workload{"get", 1}, Bound: 0.50},

@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// System IDs, as --systems names them.
+// System IDs. --systems names the first three; ClusterCC is the cluster's
+// second way of being driven, a row of its own.
 const (
 	Redis     = "redis"      // stock redis-server
 	Single    = "single"     // one dynago node
