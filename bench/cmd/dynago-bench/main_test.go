@@ -7,10 +7,12 @@ import (
 	"time"
 )
 
+// parse parses args with BENCH_QUICK=env. --repo is given so that no
+// test starts git.
 func parse(t *testing.T, env string, args ...string) config {
 	t.Helper()
 	t.Setenv("BENCH_QUICK", env)
-	c, err := parseFlags(args, io.Discard)
+	c, err := parseFlags(append(args, "--repo", t.TempDir()), io.Discard)
 	if err != nil {
 		t.Fatalf("parseFlags(%q): %v", args, err)
 	}
@@ -66,7 +68,7 @@ func TestFlagErrors(t *testing.T) {
 		{"stray"},
 	} {
 		t.Setenv("BENCH_QUICK", "")
-		if _, err := parseFlags(args, io.Discard); err == nil {
+		if _, err := parseFlags(append(args, "--repo", t.TempDir()), io.Discard); err == nil {
 			t.Errorf("parseFlags(%q): no error", args)
 		}
 	}
