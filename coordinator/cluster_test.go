@@ -422,3 +422,37 @@ func TestSingleNodeNeedsNoNetwork(t *testing.T) {
 		}
 	}
 }
+
+func TestQuorumReadsAskROfNAndHedgeSlowTargets(t *testing.T) {
+	tc := newTestCluster(t, 3, func(c *Config) {
+		c.ReadRepairChance = 0
+		c.HedgeAfter = 50 * time.Millisecond
+	})
+	if err := tc.set(0, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	tc.settle()
+	before := tc.net.Delivered(MsgRead)
+	for range 20 {
+		if v, ok, err := tc.get(0, "k"); err != nil || !ok || v != "v" {
+			t.Fatalf("GET = %q %v %v", v, ok, err)
+		}
+	}
+	tc.settle()
+	// R=2 with this node a replica: one remote read per GET.
+	if n := tc.net.Delivered(MsgRead) - before; n != 20 {
+		t.Fatalf("20 quorum reads sent %d remote reads, want 20", n)
+	}
+	// A target that never answers (paused) is hedged around: the read
+	// asks the third replica after HedgeAfter, well before the timeout.
+	tc.net.Blackhole(tc.ids[0], tc.ids[1])
+	start := time.Now()
+	for range 5 {
+		if v, ok, err := tc.get(0, "k"); err != nil || !ok || v != "v" {
+			t.Fatalf("GET with a paused replica = %q %v %v", v, ok, err)
+		}
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("5 reads with a paused replica took %v", d)
+	}
+}

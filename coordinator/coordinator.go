@@ -76,6 +76,13 @@ type Config struct {
 	// for the replies it did not need before repairing stale replicas
 	// (paper §5). Default 100 ms.
 	ReadRepairWait time.Duration
+	// ReadRepairChance is the fraction of reads sent to every target
+	// rather than to R of them (default 0.1; 1 reads every target always,
+	// as the paper does). See readQuorum.
+	ReadRepairChance float64
+	// HedgeAfter is how long a read waits for its first targets before it
+	// asks the others too (default 20 ms; 0 never hedges).
+	HedgeAfter time.Duration
 	// MaxRepairs bounds the read repairs in flight; beyond it a repair is
 	// skipped and counted (anti-entropy catches up). Default 1024.
 	MaxRepairs int
@@ -100,12 +107,14 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		N: 3, R: 2, W: 2,
-		RequestTimeout: 5 * time.Second,
-		MaxValueBytes:  1 << 20,
-		ReadRepairWait: 100 * time.Millisecond,
-		MaxRepairs:     1024,
-		HintInterval:   time.Second,
-		HintRate:       2000,
+		RequestTimeout:   5 * time.Second,
+		MaxValueBytes:    1 << 20,
+		ReadRepairWait:   100 * time.Millisecond,
+		ReadRepairChance: 0.1,
+		HedgeAfter:       20 * time.Millisecond,
+		MaxRepairs:       1024,
+		HintInterval:     time.Second,
+		HintRate:         2000,
 	}
 }
 

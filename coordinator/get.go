@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/dynago/dynago/version"
 )
@@ -39,10 +41,18 @@ type readReply struct {
 	err error
 }
 
-// readQuorum reads key from every target and returns the merge of the
-// first r answers. The answers still outstanding then, and any divergence
-// already seen, go to a read repair that runs after the caller has its
-// answer (paper §5).
+// readQuorum reads key from r of its targets and returns the merge of
+// their answers (paper §4.5: a get waits for R replies). Differences seen,
+// and answers still outstanding, go to a read repair that runs after the
+// caller has its answer (paper §5).
+//
+// Unlike the paper, which sends every read to all N targets, a read goes to
+// r targets — this node first, since its copy costs no round trip — and to
+// the others only when one of those fails, when they are slow to answer
+// (HedgeAfter), or, for a ReadRepairChance fraction of reads, always. On a
+// small machine the third replica's read is pure cost: R+W>N overlap holds
+// for any r targets, and anti-entropy and the sampled full reads keep
+// replicas that reads do not visit converging (DESIGN §4 note).
 func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r int) (version.Object, error) {
 	p := uint16(rt.p)
 	// A single local replica (one node, or R=1 with this node a home
@@ -50,73 +60,99 @@ func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r in
 	if len(rt.targets) == 1 && rt.targets[0].Node == c.cfg.Self {
 		return c.readLocal(p, key, rt.targets[0].HintFor)
 	}
-	replies := make(chan readReply, len(rt.targets))
-	remote := 0
+	order := make([]Target, 0, len(rt.targets))
 	for _, t := range rt.targets {
 		if t.Node == c.cfg.Self {
-			continue
-		}
-		remote++
-		t := t
-		if !c.goBG(func() {
-			rctx, cancel := context.WithTimeout(c.bg, c.cfg.RequestTimeout)
-			defer cancel()
-			resp, err := c.tr.Call(rctx, t.Node, &Request{Kind: MsgRead, Partition: p, Key: key, HintFor: t.HintFor})
-			if err == nil {
-				err = resp.Err
-			}
-			var obj version.Object
-			if err == nil {
-				obj = resp.Object
-			}
-			replies <- readReply{t: t, obj: obj, err: err}
-		}) {
-			replies <- readReply{t: t, err: ErrUnreachable}
+			order = append([]Target{t}, order...)
+		} else {
+			order = append(order, t)
 		}
 	}
-	tally := NewTally(r, len(rt.targets))
+	tally := NewTally(r, len(order))
 	var got []readReply
 	merged := version.Object{}
-	if remote < len(rt.targets) { // this node is a target: read it inline
-		self := Target{Node: c.cfg.Self}
-		for _, t := range rt.targets {
-			if t.Node == c.cfg.Self {
-				self = t
-			}
-		}
-		obj, err := c.readLocal(p, key, self.HintFor)
-		got = append(got, readReply{t: self, obj: obj, err: err})
+	next := 0
+	if order[0].Node == c.cfg.Self { // read this node's copy inline
+		obj, err := c.readLocal(p, key, order[0].HintFor)
+		got = append(got, readReply{t: order[0], obj: obj, err: err})
 		if err == nil {
 			merged = obj
 			tally.Ack()
 		} else {
 			tally.Fail()
 		}
+		next = 1
 	}
-	pending := remote
+	replies := make(chan readReply, len(order))
+	pending := 0
+	send := func(n int) {
+		for ; n > 0 && next < len(order); n-- {
+			c.readRemote(order[next], p, key, replies)
+			next++
+			pending++
+		}
+	}
+	if c.cfg.ReadRepairChance >= 1 || (c.cfg.ReadRepairChance > 0 && rand.Float64() < c.cfg.ReadRepairChance) {
+		send(len(order))
+	} else {
+		send(r - tally.Acks())
+	}
+	var hedge <-chan time.Time
+	if next < len(order) && c.cfg.HedgeAfter > 0 {
+		t := time.NewTimer(c.cfg.HedgeAfter)
+		defer t.Stop()
+		hedge = t.C
+	}
 	for tally.State() == VotePending {
+		if pending == 0 {
+			send(1) // nothing in flight but the quorum is still open
+		}
 		select {
 		case rep := <-replies:
 			pending--
 			got = append(got, rep)
 			if rep.err != nil {
 				tally.Fail()
+				send(1) // replace the failed target with a spare
 				continue
 			}
 			merged = version.Merge(merged, rep.obj)
 			tally.Ack()
+		case <-hedge:
+			hedge = nil
+			send(len(order)) // slow answers: ask every spare too
 		case <-ctx.Done():
 			c.stats.ReadQuorumFailures.Add(1)
 			return version.Object{}, &QuorumError{Kind: ErrReadQuorum, Got: tally.Acks(), Need: r, Cause: ctx.Err()}
 		}
 	}
+	c.repairAfterRead(rt, key, merged, got, replies, pending)
 	if tally.State() == VoteLost {
 		c.stats.ReadQuorumFailures.Add(1)
-		c.repairAfterRead(rt, key, merged, got, replies, pending)
 		return version.Object{}, &QuorumError{Kind: ErrReadQuorum, Got: tally.Acks(), Need: r}
 	}
-	c.repairAfterRead(rt, key, merged, got, replies, pending)
 	return merged, nil
+}
+
+// readRemote reads key from target t on the coordinator's background
+// context (the answer may arrive after the client was answered, for read
+// repair) and reports on replies, which must have room.
+func (c *Coordinator) readRemote(t Target, p uint16, key []byte, replies chan<- readReply) {
+	if !c.goBG(func() {
+		rctx, cancel := context.WithTimeout(c.bg, c.cfg.RequestTimeout)
+		defer cancel()
+		resp, err := c.tr.Call(rctx, t.Node, &Request{Kind: MsgRead, Partition: p, Key: key, HintFor: t.HintFor})
+		if err == nil {
+			err = resp.Err
+		}
+		var obj version.Object
+		if err == nil {
+			obj = resp.Object
+		}
+		replies <- readReply{t: t, obj: obj, err: err}
+	}) {
+		replies <- readReply{t: t, err: ErrUnreachable}
+	}
 }
 
 // readLocal reads this node's copy of key, merged with the hint it holds

@@ -279,6 +279,7 @@ func newTestClusterWith(t *testing.T, size int, tweak func(*Config), pl func() P
 		cfg.Actor = version.NewActor(raw, uint32(i+1))
 		cfg.RequestTimeout = 2 * time.Second
 		cfg.ReadRepairWait = 20 * time.Millisecond
+		cfg.ReadRepairChance = 1     // the paper's reads of all N: tests of repair rely on them
 		cfg.HintInterval = time.Hour // tests deliver hints by hand
 		cfg.HintRate = 1_000_000
 		cfg.Now = tc.clock

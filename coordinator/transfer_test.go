@@ -303,4 +303,3 @@ func TestWipedNodeIsRefilled(t *testing.T) {
 func newTestClusterPlaced(t *testing.T, size int, pl func() Placement) *testCluster {
 	return newTestClusterWith(t, size, nil, pl)
 }
-
