@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"sync/atomic"
 
@@ -38,6 +39,8 @@ type Config struct {
 	// AE configures anti-entropy: Interval (--ae-interval) and Rate
 	// (--ae-rate); the rest is set by Start.
 	AE antientropy.SyncConfig
+	// PprofAddr, if set, serves Go's pprof profiles over HTTP there.
+	PprofAddr string
 	// BusyRequests is the number of client requests in flight above which
 	// anti-entropy pauses its repairs (paper §6.5). Default 64.
 	BusyRequests int
@@ -77,6 +80,7 @@ type Node struct {
 	pl        atomic.Pointer[coordinator.RingPlacement] // the ring's placement
 
 	announce, announceCluster string // addresses this node announces
+	pprof                     *http.Server
 
 	serveDone chan error // receives Serve's result once
 
@@ -94,9 +98,11 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("node: partitions must be a power of two in %d..%d, got %d", ring.MinPartitions, ring.MaxPartitions, cfg.Partitions)
 	}
 	n = &Node{cfg: cfg, log: cfg.Logger, serveDone: make(chan error, 1)}
+	// The error returns below set n to nil: clean up through a copy.
+	started := n
 	defer func() {
 		if err != nil {
-			n.closeAll(context.Background())
+			started.closeAll(context.Background())
 		}
 	}()
 
@@ -148,6 +154,11 @@ func Start(cfg Config) (n *Node, err error) {
 	}
 	n.reaper.Store(n.coord)
 	n.ae.Start()
+	if cfg.PprofAddr != "" {
+		if n.pprof, err = n.startPprof(cfg.PprofAddr); err != nil {
+			return nil, fmt.Errorf("node: pprof: %w", err)
+		}
+	}
 
 	rcfg := cfg.RESP
 	rcfg.Addr = cfg.Addr
@@ -268,6 +279,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 // incarnation on its next start.
 func (n *Node) closeAll(ctx context.Context) error {
 	var errs []error
+	if n.pprof != nil {
+		n.pprof.Close()
+	}
 	if n.ln != nil {
 		if err := n.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			errs = append(errs, err)

@@ -57,6 +57,7 @@ type Membership struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+	joining  atomic.Bool // a background rejoin is running
 }
 
 // MetaStore keeps the ring across restarts (engine.Engine implements it).
@@ -181,6 +182,9 @@ func StartMembership(cfg MembershipConfig) (*Membership, error) {
 	// The label keeps dynago's gossip apart from any other memberlist
 	// cluster on the same network.
 	mc.Label = "dynago"
+	// A dead member is contacted again by rejoin; a short TCP timeout
+	// keeps those attempts (and push/pull with a paused node) brief.
+	mc.TCPTimeout = 2 * time.Second
 	if m.ml, err = memberlist.Create(mc); err != nil {
 		return nil, fmt.Errorf("ring: start gossip: %w", err)
 	}
@@ -335,23 +339,74 @@ func (m *Membership) eventLoop() {
 }
 
 // reconcileLoop keeps this node in the cluster: it joins the seeds until
-// one answers, creates a ring if none arrives in time, and re-proposes
-// itself when a concurrent change left it out of the ring.
+// one answers, creates a ring if none arrives in time, re-proposes itself
+// when a concurrent change left it out of the ring, and contacts ring
+// members the failure detector holds dead.
 func (m *Membership) reconcileLoop() {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	joined := len(m.cfg.Seeds) == 0
-	for {
+	seeds := m.cfg.Seeds
+	if len(seeds) == 0 {
+		// A node restarted without --join still knows its cluster from
+		// the ring it stored.
+		seeds = m.memberAddrs(false)
+	}
+	joined := len(seeds) == 0
+	for tick := 0; ; tick++ {
 		if !joined {
-			joined = m.Join(m.cfg.Seeds) == nil
+			joined = m.Join(seeds) == nil
 		}
 		m.reconcile()
+		if joined && tick%10 == 0 {
+			m.rejoin()
+		}
 		select {
 		case <-t.C:
 		case <-m.stop:
 			return
 		}
 	}
+}
+
+// memberAddrs returns the cluster addresses of the ring's other members
+// that are not removed; with deadOnly, only those the failure detector
+// holds dead.
+func (m *Membership) memberAddrs(deadOnly bool) []string {
+	r := m.ring.Load()
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, mem := range r.Members() {
+		if mem.ID == m.cfg.Self.ID || mem.State == Removed || mem.ClusterAddr == "" {
+			continue
+		}
+		if deadOnly && m.Alive(mem.ID) {
+			continue
+		}
+		out = append(out, mem.ClusterAddr)
+	}
+	return out
+}
+
+// rejoin contacts ring members the failure detector holds dead, in the
+// background. memberlist stops gossiping with a node some time after it
+// died; without this a node that comes back, or the other side of a healed
+// network partition, would never be heard from again (paper §4.8: an
+// outage is not a departure).
+func (m *Membership) rejoin() {
+	addrs := m.memberAddrs(true)
+	if len(addrs) == 0 || !m.joining.CompareAndSwap(false, true) {
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer m.joining.Store(false)
+		if _, err := m.ml.Join(addrs); err == nil {
+			m.log.Info("contacted ring members held dead", "addrs", strings.Join(addrs, ","))
+		}
+	}()
 }
 
 func (m *Membership) reconcile() {
@@ -403,11 +458,13 @@ func (m *Membership) Shutdown() error {
 	var err error
 	m.stopOnce.Do(func() {
 		close(m.stop)
-		m.wg.Wait()
 		if lerr := m.ml.Leave(time.Second); lerr != nil {
 			m.log.Debug("gossip leave", "err", lerr)
 		}
+		// Shutting memberlist down closes the cluster port, which ends a
+		// rejoin in progress at once.
 		err = m.ml.Shutdown()
+		m.wg.Wait()
 	})
 	return err
 }

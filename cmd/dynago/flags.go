@@ -40,6 +40,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	}
 
 	var (
+		pprofAddr   = fs.String("pprof-addr", "", "serve Go's pprof profiles over HTTP on this address (e.g. 127.0.0.1:6060); off by default")
 		join        = fs.String("join", "", "comma-separated client addresses (host:port) of cluster nodes to join, like CLUSTER MEET; their cluster ports are port+10000")
 		configFile  = fs.String("config", "", "read flags from this file (command-line flags win)")
 		durability  = fs.String("durability", "group", "when a write is acknowledged: sync (fsync each write), group (fsync batched across concurrent writes, still before the ack), none (no fsync: a crash may lose recent writes; for caches)")
@@ -89,6 +90,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	}
 
 	cfg.Coordinator.RequestTimeout = cfg.RESP.RequestTimeout
+	cfg.PprofAddr = *pprofAddr
 	if *join != "" {
 		for _, a := range strings.Split(*join, ",") {
 			if a = strings.TrimSpace(a); a != "" {
