@@ -59,5 +59,17 @@ bench-scale:
 	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
 	GO='$(GO)' ./bin/dynago-bench --scale $(BENCH_ARGS)
 
+# A local 3-node cluster in background processes on 127.0.0.1:7001-7003
+# (cluster ports 17001-17003), data in a temp dir, logs and PIDs in .cluster/;
+# prints how to connect. Run again to restart nodes that died. Extra node
+# flags: make cluster CLUSTER_ARGS='--w 3'. scripts/cluster.sh status: state.
+cluster: build
+	@CLUSTER_ARGS='$(CLUSTER_ARGS)' scripts/cluster.sh start
+
+# Stops the nodes make cluster started (SIGTERM to the recorded PIDs only)
+# and deletes their data; the logs stay in .cluster/.
+cluster-stop:
+	@scripts/cluster.sh stop
+
 clean:
 	rm -rf bin
