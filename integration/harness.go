@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -98,7 +99,12 @@ type Proc struct {
 func NewProc(t testing.TB, args ...string) *Proc {
 	t.Helper()
 	p := &Proc{t: t, Bin: Binary(t), Port: FreePort(t), DataDir: t.TempDir(), Args: args}
-	t.Cleanup(func() { p.Kill() })
+	t.Cleanup(func() {
+		p.Kill()
+		if races := RaceReports(p.Log()); races != "" {
+			t.Errorf("the race detector reported a data race in dynago on %s:\n%s", p.Addr(), races)
+		}
+	})
 	return p
 }
 
@@ -250,6 +256,29 @@ func (p *Proc) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
 	p.t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// RaceReports returns the race detector's reports in a process's output
+// (each from its WARNING: DATA RACE line to its closing line of '='), or ""
+// when there is none.
+func RaceReports(log string) string {
+	var out []string
+	for {
+		i := strings.Index(log, "WARNING: DATA RACE")
+		if i < 0 {
+			return strings.Join(out, "\n")
+		}
+		log = log[i:]
+		end := strings.Index(log, "\n==================")
+		if end < 0 {
+			end = len(log)
+		}
+		out = append(out, log[:end])
+		log = log[end:]
+		if len(log) > 0 {
+			log = log[1:]
+		}
+	}
 }
 
 type syncWriter struct {
