@@ -266,6 +266,45 @@ func TestClusterConcurrentSetCtxSiblings(t *testing.T) {
 	c.CheckAcked(map[string]string{"cart:stale": "a+b", "cart:empty": "a+b"}, c.Nodes...)
 }
 
+// staleReplica makes stale's copies of keys 0..n-1 stale, with hinted
+// handoff off (--test-no-handoff): it writes old(i) through coord, waits
+// until stale holds it, stops stale (SIGTERM) until the others see it dead,
+// overwrites every key with new(i) and restarts stale. It checks that
+// stale's own copies still hold old(i), and returns the acknowledged writes.
+func staleReplica(c *Cluster, coord, stale *Proc, n int, key, old, new func(int) string) *Acked {
+	c.t.Helper()
+	ctx := context.Background()
+	for i := 0; i < n; i++ {
+		if err := c.Admin(coord).Set(ctx, key(i), old(i), 0).Err(); err != nil {
+			c.Fatalf("SET %s %s: %v", key(i), old(i), err)
+		}
+	}
+	for i := 0; i < n; i++ {
+		waitLocalValues(c, key(i), []string{old(i)}, stale)
+	}
+	if err := stale.Stop(); err != nil {
+		c.Fatalf("SIGTERM %s: %v", c.Name(stale), err)
+	}
+	c.WaitAlive(15*time.Second, stale, false, c.Others(stale)...)
+	acked := NewAcked()
+	for i := 0; i < n; i++ {
+		if err := c.Admin(coord).Set(ctx, key(i), new(i), 0).Err(); err != nil {
+			c.Fatalf("SET %s %s with %s down: %v", key(i), new(i), c.Name(stale), err)
+		}
+		acked.Put(key(i), new(i))
+	}
+	c.Restart(stale)
+	if pending := c.InfoInt("hints", "hints_pending", c.Others(stale)...); pending == 0 {
+		c.Fatalf("no hint kept for %s, yet it missed %d writes", c.Name(stale), n)
+	}
+	for i := 0; i < n; i++ {
+		if lc := c.MustLocal(stale, key(i)); !slices.Equal(lc.Values, []string{old(i)}) {
+			c.Fatalf("%s was not stale after its restart: DYNAGO LOCAL %s = %+v", c.Name(stale), key(i), lc)
+		}
+	}
+	return acked
+}
+
 // 6. A stale replica is repaired by a read. Hinted handoff is off
 // (--test-no-handoff), so node3, stopped while the keys were overwritten,
 // comes back with the old values. A GET coordinated by another node (with
@@ -285,34 +324,7 @@ func TestClusterReadRepairsStaleReplica(t *testing.T) {
 	const keys = 100
 	key := func(i int) string { return fmt.Sprintf("{stale}:%d", i) }
 
-	for i := 0; i < keys; i++ {
-		if err := c.Admin(coord).Set(ctx, key(i), "old", 0).Err(); err != nil {
-			c.Fatalf("SET %s old: %v", key(i), err)
-		}
-	}
-	for i := 0; i < keys; i++ {
-		waitLocalValues(c, key(i), []string{"old"}, stale)
-	}
-	if err := stale.Stop(); err != nil {
-		c.Fatalf("SIGTERM node3: %v", err)
-	}
-	c.WaitAlive(15*time.Second, stale, false, c.Others(stale)...)
-	acked := NewAcked()
-	for i := 0; i < keys; i++ {
-		if err := c.Admin(coord).Set(ctx, key(i), "new", 0).Err(); err != nil {
-			c.Fatalf("SET %s new with node3 down: %v", key(i), err)
-		}
-		acked.Put(key(i), "new")
-	}
-	c.Restart(stale)
-	if pending := c.InfoInt("hints", "hints_pending", c.Others(stale)...); pending == 0 {
-		c.Fatalf("no hint kept for node3, yet it missed %d writes", keys)
-	}
-	for i := 0; i < keys; i++ {
-		if lc := c.MustLocal(stale, key(i)); !slices.Equal(lc.Values, []string{"old"}) {
-			c.Fatalf("node3 was not stale after its restart: DYNAGO LOCAL %s = %+v", key(i), lc)
-		}
-	}
+	acked := staleReplica(c, coord, stale, keys, key, func(int) string { return "old" }, func(int) string { return "new" })
 
 	repairsBefore := c.InfoInt("replication", "read_repairs", coord, stale)
 	// A read at node1. A read asks only R replicas (this node first) and

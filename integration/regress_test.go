@@ -67,24 +67,8 @@ func TestReadRepairKeepsItsKey(t *testing.T) {
 	coord, stale := c.Nodes[0], c.Nodes[2]
 	const keys = 200
 	key := func(i int) string { return fmt.Sprintf("{rr}:%03d", i) }
-	for i := 0; i < keys; i++ {
-		if err := c.Admin(coord).Set(ctx, key(i), fmt.Sprintf("old-%03d", i), 0).Err(); err != nil {
-			c.Fatalf("SET: %v", err)
-		}
-	}
-	for i := 0; i < keys; i++ {
-		waitLocalValues(c, key(i), []string{fmt.Sprintf("old-%03d", i)}, stale)
-	}
-	if err := stale.Stop(); err != nil {
-		c.Fatalf("SIGTERM node3: %v", err)
-	}
-	c.WaitAlive(15*time.Second, stale, false, c.Others(stale)...)
-	for i := 0; i < keys; i++ {
-		if err := c.Admin(coord).Set(ctx, key(i), fmt.Sprintf("new-%03d", i), 0).Err(); err != nil {
-			c.Fatalf("SET: %v", err)
-		}
-	}
-	c.Restart(stale)
+	staleReplica(c, coord, stale, keys, key,
+		func(i int) string { return fmt.Sprintf("old-%03d", i) }, func(i int) string { return fmt.Sprintf("new-%03d", i) })
 
 	one := redis.NewClient(&redis.Options{Addr: stale.Addr(), MaxRetries: -1, PoolSize: 1})
 	defer one.Close()
