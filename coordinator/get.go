@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -60,6 +61,10 @@ func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r in
 	if len(rt.targets) == 1 && rt.targets[0].Node == c.cfg.Self {
 		return c.readLocal(p, key, rt.targets[0].HintFor)
 	}
+	// Remote reads and the read repair outlive this call, while the
+	// caller's key may point into a connection buffer that the next
+	// command overwrites (resp.Backend's memory rule): keep a copy.
+	key = bytes.Clone(key)
 	order := make([]Target, 0, len(rt.targets))
 	for _, t := range rt.targets {
 		if t.Node == c.cfg.Self {
