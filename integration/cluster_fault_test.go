@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -150,19 +151,29 @@ func TestClusterKill9UnderSteadyWriter(t *testing.T) {
 func TestClusterSloppyQuorumTwoHomesDown(t *testing.T) {
 	c := NewCluster(t, 5, "--n", "3", "--r", "2", "--w", "2")
 	ctx := context.Background()
-	const key = "sloppy:key"
-	homes := c.HomeReplicas(key)
-	if len(homes) != 3 {
-		c.Fatalf("%s has %d home replicas, want 3", key, len(homes))
-	}
-	// Two homes other than the seed go down: a restarted seed does not
-	// find its way back into the cluster (TestClusterRestartedSeedRejoins).
-	var down []*Proc
-	for _, p := range homes {
-		if p != c.Nodes[0] && len(down) < 2 {
-			down = append(down, p)
+	// A key the seed (node1, started without --join) is a home replica
+	// of, so that the seed is one of the two nodes that go down and come
+	// back.
+	var key string
+	var homes []*Proc
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("sloppy:key:%d", i)
+		if homes = c.HomeReplicas(k); len(homes) != 3 {
+			c.Fatalf("%s has %d home replicas, want 3", k, len(homes))
+		}
+		if slices.Contains(homes, c.Nodes[0]) {
+			key = k
+		} else if i == 100 {
+			c.Fatalf("node1 is a home replica of none of 100 keys")
 		}
 	}
+	other := homes[0]
+	if other == c.Nodes[0] {
+		other = homes[1]
+	}
+	down := []*Proc{c.Nodes[0], other}
+	t.Logf("%s: home replicas %s, %s, %s; %s is SIGKILLed, %s SIGTERMed",
+		key, c.Name(homes[0]), c.Name(homes[1]), c.Name(homes[2]), c.Name(down[0]), c.Name(down[1]))
 	down[0].Kill()
 	if err := down[1].Stop(); err != nil {
 		c.Fatalf("SIGTERM %s: %v", c.Name(down[1]), err)

@@ -1,7 +1,7 @@
 package integration
 
-// Reproductions of product bugs the integration tests found. Each test
-// states what it expects; the bug is described in the report to the lead.
+// Regression tests for product bugs the integration tests found: each
+// reproduces one bug as a user would meet it and states what is expected.
 
 import (
 	"context"
@@ -17,11 +17,10 @@ import (
 // even when it has no --join (the seed that created the ring) or its seeds
 // are down: its stored ring names every member and its cluster address.
 //
-// Today the restarted seed only contacts its --join seeds (none), and the
-// others never contact a node they saw die once gossip about the death has
-// died down, so the cluster stays split in two failure-detector views:
-// the seed sees the others dead, they see it dead, each side keeps hints
-// for the other and nothing is delivered.
+// The bug (fixed in 529b426): the restarted seed contacted only its --join
+// seeds (none), and the others never contacted a node they saw die once
+// the gossip about the death had died down, so the cluster stayed split in
+// two failure-detector views, each side keeping hints for the other.
 func TestClusterRestartedSeedRejoins(t *testing.T) {
 	c := NewCluster(t, 3)
 	seed := c.Nodes[0] // started without --join
@@ -36,7 +35,8 @@ func TestClusterRestartedSeedRejoins(t *testing.T) {
 }
 
 // A node that cannot start (here: its client port is taken) must exit with
-// a clear error, not a nil-pointer panic in its cleanup.
+// a clear error, not a nil-pointer panic in its cleanup (fixed in 529b426:
+// node.Start's deferred cleanup ran on the nil *Node its return had set).
 func TestStartFailureIsACleanError(t *testing.T) {
 	first := NewProc(t)
 	first.Start()
