@@ -53,7 +53,7 @@ type Command struct {
 	Subcommands map[string]*Command
 
 	// local marks built-in commands that never reach the backend, so they
-	// get no request context (it costs a timer per command).
+	// get no request context.
 	local bool
 
 	// Filled by Register.
@@ -100,6 +100,7 @@ type Client struct {
 	closeAfterReply bool
 	dropConn        bool     // close at once without writing pending replies (output limit)
 	lower           [32]byte // scratch for the lower-cased command name
+	req             reqCtx   // the shared request context (Server.requestCtx)
 
 	// Read by other connections.
 	lastCmd  atomic.Pointer[Command]
@@ -113,6 +114,14 @@ type Client struct {
 		proto                 int    // copy of proto, for CLIENT LIST
 	}
 	conn *conn // nil for clients driven through Server.Handle
+}
+
+// reqCtx is a client's current request context, which the commands that
+// start while it is fresh share (Server.requestCtx).
+type reqCtx struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	cons   coordinator.Consistency // the override ctx carries
 }
 
 // ID is the connection's id (CLIENT ID), unique within the server.

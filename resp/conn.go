@@ -81,6 +81,7 @@ func (s *Server) serveConn(c *conn) {
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 		c.nc.Close()
+		c.client.releaseCtx()
 		s.mu.Lock()
 		delete(s.mu.conns, c.client.id)
 		s.mu.Unlock()
