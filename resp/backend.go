@@ -44,6 +44,20 @@ type Backend interface {
 	Info(ctx context.Context) []InfoSection
 }
 
+// ParallelReads is an optional interface of a Backend. runBatch runs the
+// independent commands of a pipeline concurrently when that pays (wave.go):
+// always for waves with a write (writes wait on an fsync that concurrent
+// writes can share), but for reads only when ParallelReads reports true,
+// meaning a read waits on other nodes (a cluster of more than one node).
+// A local read is a map or cache lookup of a microsecond, which a
+// goroutine hand-off would only slow down. A Backend without the method
+// is treated as local. ParallelReads is called once per wave of reads, so
+// the answer may change as the cluster grows or shrinks; it must be cheap
+// and safe for concurrent use.
+type ParallelReads interface {
+	ParallelReads() bool
+}
+
 // InfoSection is one "# Name" block of INFO.
 type InfoSection struct {
 	Name   string // e.g. "Keyspace"; matched case-insensitively by INFO <section>

@@ -328,6 +328,14 @@ func TestShutdownDeadlineCancels(t *testing.T) {
 	c := ns.dial(t)
 	c.send("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
 	<-h.b.entered
+	checkShutdownTimesOut(t, h, c, served)
+}
+
+// checkShutdownTimesOut shuts h down with a ctx that ends while commands
+// are still in flight: Shutdown reports the ctx's error, Serve returns
+// nil, and c is closed.
+func checkShutdownTimesOut(t *testing.T, h *harness, c *client, served chan error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := h.s.Shutdown(ctx); err != context.DeadlineExceeded {
@@ -347,11 +355,6 @@ func startBlockingServer(t *testing.T) (*harness, *netServer, chan error) {
 	h := newHarness(t)
 	h.b.block = make(chan struct{})
 	h.b.entered = make(chan struct{}, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- h.s.Serve(ln) }()
-	return h, &netServer{harness: h, addr: ln.Addr().String()}, served
+	ns, served := serveHarness(t, h)
+	return h, ns, served
 }

@@ -52,6 +52,17 @@ type Command struct {
 	// CLUSTER, DYNAGO), keyed by lower-case subcommand name.
 	Subcommands map[string]*Command
 
+	// Parallel marks a keyed data command that runBatch may run
+	// concurrently with its neighbours in a pipeline (see wave.go) when it
+	// names exactly one key (FirstKey..LastKey): its effects are confined
+	// to that key in the backend, so commands on distinct keys commute for
+	// the client that sent them. Its handler must touch nothing of the
+	// Client but what exec does (atomics), must not call dropClient, and
+	// must not depend on the replies buffered before its own (its Writer
+	// starts empty). Register refuses it on a command without a key or
+	// handler.
+	Parallel bool
+
 	// local marks built-in commands that never reach the backend, so they
 	// get no request context.
 	local bool
@@ -69,6 +80,7 @@ const (
 	flagWrite cmdFlags = 1 << iota
 	flagNoAuth
 	flagLocal
+	flagParallel
 )
 
 // Arg describes one argument for COMMAND DOCS.

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/tidwall/redcon"
 )
 
 // flushAt is the amount of pending reply bytes after which the connection
@@ -37,6 +35,12 @@ type conn struct {
 	// accepted); idle and auth timeouts count from it. Network deadlines
 	// use the real clock, not Config.now, which only decides expiries.
 	lastDone time.Time
+
+	// wave is runBatch's scratch for the wave being gathered (wave.go),
+	// run hands a concurrent wave to its workers, and wg joins them.
+	wave []waveCmd
+	run  waveRun
+	wg   sync.WaitGroup
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -156,34 +160,6 @@ func (c *conn) armReadDeadline() bool {
 		deadline = c.lastDone.Add(d)
 	}
 	return c.nc.SetReadDeadline(deadline) == nil
-}
-
-// runBatch runs one pipeline batch: the commands that one read made
-// complete. Replies are written in order into c.w, which is flushed once at
-// the end (one write per batch for redis-benchmark -P 16), or earlier when
-// it passes flushAt. It reports false when the connection must close.
-//
-// The batch is the unit a later performance pass can run concurrently
-// (independent GETs and SETs of one batch against a cluster), as long as
-// the replies are stitched back in this order.
-func (s *Server) runBatch(c *conn, cmds []redcon.Command) bool {
-	for i := range cmds {
-		s.dispatch(c.client, cmds[i].Args, &c.w)
-		if c.w.Len() > s.cfg.MaxOutputBytes {
-			s.dropClient(c.client, &c.w, c.w.Len())
-		}
-		if c.client.dropConn {
-			return false
-		}
-		if c.client.closeAfterReply || c.killed.Load() {
-			c.flush()
-			return false
-		}
-		if c.w.Len() >= flushAt && !c.flush() {
-			return false
-		}
-	}
-	return c.flush()
 }
 
 // dropClient closes a client whose reply would exceed the output limit,

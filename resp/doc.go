@@ -30,6 +30,8 @@
 //   - server.go: Server, New, Register, the accept loop (max clients,
 //     protected mode) and Shutdown.
 //   - conn.go: one connection's goroutine: read a batch, run it, flush.
+//   - wave.go: runBatch: a batch's waves, run concurrently when it pays,
+//     replies stitched back in order.
 //   - parse.go, inline.go: the streaming request parser (RESP multibulk and
 //     Redis's inline syntax) with Redis's limits and error texts.
 //   - dispatch.go: command lookup, arity, NOAUTH, request context, stats.
@@ -97,13 +99,25 @@
 // # Concurrency
 //
 // One goroutine per connection, started by Serve and tracked by a
-// WaitGroup; no goroutine per command. The connection goroutine owns its
-// parser, Writer and Client; other goroutines only touch a Client's
-// mutex-guarded and atomic fields (CLIENT LIST/KILL) and the net.Conn's
-// deadline and Close. Each read yields a batch: every command it made
-// complete (a pipeline). The batch runs in order (runBatch is where a
-// later pass can run independent commands of one batch concurrently,
-// keeping the replies in order), and its replies go out in one write.
+// WaitGroup. The connection goroutine owns its parser, Writer and Client;
+// other goroutines only touch a Client's mutex-guarded and atomic fields
+// (CLIENT LIST/KILL) and the net.Conn's deadline and Close. Each read
+// yields a batch: every command it made complete (a pipeline), whose
+// replies go out in one write, in command order.
+//
+// runBatch cuts the batch into waves (wave.go): runs of consecutive
+// single-key commands marked Parallel in the table, on distinct keys. A
+// wave of two or more that holds a write, or of reads when the Backend
+// says reads are remote (the optional ParallelReads), runs concurrently:
+// the connection goroutine and helper goroutines it starts as commands
+// block, at most maxWave (32) in flight, all joined before the next
+// command runs; each reply goes to a pooled Writer and is appended in
+// order. Every other command runs alone, in order, so HELLO, AUTH, CLIENT
+// REPLY and DYNAGO CONSISTENCY take effect exactly at their place. A
+// client sees what sequential execution gives; other clients may see two
+// writes of different keys from one pipeline in either order (as with
+// Redis Cluster across shards).
+//
 // Each command that reaches the backend gets a context with the
 // RequestTimeout deadline, the connection's consistency override
 // (coordinator.WithConsistency) and a parent the server cancels when
@@ -114,7 +128,8 @@
 // Shutdown closes the listeners, wakes every connection from its read
 // (a past read deadline, ordered against the goroutine's own deadline
 // changes by a per-connection mutex), lets each finish the batch it is
-// running and flush the replies, and waits for every connection goroutine.
+// running (concurrent waves included) and flush the replies, and waits for
+// every connection goroutine.
 // If its ctx ends first it cancels the in-flight commands, closes the
 // connections and still waits. It is idempotent.
 //
@@ -122,12 +137,14 @@
 //
 // Each command behaves like its Redis 7 namesake (reply types, error
 // texts) unless DESIGN.md says otherwise; the deviations are documented on
-// the handlers: MSET/MSETNX are not atomic across keys, INCR-style
-// commands are evaluated on a quorum read and are not linearizable, GET
-// returns the newest sibling, DEL writes tombstones, HELLO reports server
-// "dynago", INFO includes latency percentiles by default, CONFIG GET never
-// shows requirepass, FLUSHALL needs --enable-flushall, and KEYS/SCAN MATCH
-// use a linear matcher with a step budget (glob.go).
+// the handlers: pipelined writes of different keys may become visible to
+// other clients in either order (wave.go), MSET/MSETNX are not atomic
+// across keys, INCR-style commands are evaluated on a quorum read and are
+// not linearizable, GET returns the newest sibling, DEL writes tombstones,
+// HELLO reports server "dynago", INFO includes latency percentiles by
+// default, CONFIG GET never shows requirepass, FLUSHALL needs
+// --enable-flushall, and KEYS/SCAN MATCH use a linear matcher with a step
+// budget (glob.go).
 //
 // Cluster commands (DESIGN §5) describe, per slot range, the first live
 // home replica as "master" and the other home replicas as its replicas: a

@@ -46,6 +46,17 @@ func startServer(t *testing.T, mutate ...func(*Config)) *netServer {
 	return ns
 }
 
+// serveHarness serves h on a loopback listener; the caller shuts it down.
+func serveHarness(t *testing.T, h *harness) (*netServer, chan error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- h.s.Serve(ln) }()
+	return &netServer{harness: h, addr: ln.Addr().String()}, served
+}
+
 // client is a raw connection with a deadline on everything.
 type client struct {
 	t  *testing.T

@@ -18,6 +18,8 @@ import (
 type Server struct {
 	cfg Config
 	b   Backend
+	// reads is b as ParallelReads, nil when b does not implement it.
+	reads ParallelReads
 	// cluster serves the cluster commands; nil until EnableCluster, which
 	// runs before Serve, and never changed after.
 	cluster ClusterBackend
@@ -76,6 +78,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 		cmds:    make(map[string]*Command),
 		drained: make(chan struct{}),
 	}
+	s.reads, _ = b.(ParallelReads)
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[int64]*conn)
@@ -132,6 +135,12 @@ func prepare(c *Command, parent string) error {
 	}
 	if c.local {
 		c.flags |= flagLocal
+	}
+	if c.Parallel {
+		if c.local || c.Handler == nil || c.Subcommands != nil || c.FirstKey <= 0 || c.Step <= 0 {
+			return fmt.Errorf("resp: parallel command %s needs a handler, a key and the backend", c.fullName)
+		}
+		c.flags |= flagParallel
 	}
 	c.stats = &cmdStats{}
 	for name, sub := range c.Subcommands {
