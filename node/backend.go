@@ -111,3 +111,13 @@ func hintFields(e *engine.Engine) []resp.InfoField {
 	}
 	return out
 }
+
+var _ resp.ParallelReads = (*backend)(nil)
+
+// ParallelReads reports whether reads wait on other nodes: the ring has
+// more than one member owning partitions. A single node's read is a local
+// lookup that pipelined concurrency would only slow down.
+func (b *backend) ParallelReads() bool {
+	pl := b.n.pl.Load()
+	return pl != nil && len(pl.Nodes()) > 1
+}
