@@ -51,6 +51,10 @@ type SyncConfig struct {
 	// partition this node replicates with each other live home replica.
 	// Default 60 s (--ae-interval).
 	Interval time.Duration
+	// Off stops the rounds and the exchanges with returning nodes; the
+	// trees are still kept and peers' exchanges still answered. Tests use
+	// it (--ae-interval 0) to watch hints or read repair alone.
+	Off bool
 	// Rate bounds the keys repaired per second (--ae-rate); default 10000.
 	Rate int
 	// BusyPause is how long a repair waits while the node is busy with
@@ -229,6 +233,10 @@ func (s *Syncer) Start() {
 			if ctx.Err() == nil {
 				s.log.Error("cannot build anti-entropy trees", "err", err)
 			}
+			return
+		}
+		if s.cfg.Off {
+			<-s.stop
 			return
 		}
 		t := time.NewTimer(s.cfg.Interval)

@@ -66,7 +66,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	fs.IntVar(&cfg.Coordinator.W, "w", cfg.Coordinator.W, "write quorum (W): durable copies before a write is acknowledged; clamped to the replicas a key has")
 	fs.IntVar(&cfg.Coordinator.HintRate, "hint-rate", cfg.Coordinator.HintRate, "hinted-handoff deliveries per second, at most")
 	fs.IntVar(&cfg.Cluster.Transfers.Rate, "transfer-rate", 20000, "keys per second streamed in or handed off when partitions move, at most")
-	fs.DurationVar(&cfg.AE.Interval, "ae-interval", time.Minute, "pause between anti-entropy rounds (each round compares every partition with its other replicas)")
+	fs.DurationVar(&cfg.AE.Interval, "ae-interval", time.Minute, "pause between anti-entropy rounds (each round compares every partition with its other replicas); 0 turns anti-entropy off")
 	fs.IntVar(&cfg.AE.Rate, "ae-rate", 10000, "keys per second anti-entropy repairs, at most")
 	fs.DurationVar(&cfg.Engine.SweepInterval, "sweep-interval", cfg.Engine.SweepInterval, "period of the background sweep that purges expired values and reaps tombstones")
 	fs.DurationVar(&cfg.Coordinator.HintInterval, "hint-interval", cfg.Coordinator.HintInterval, "how often hinted handoff retries (it also runs when a node comes back)")
@@ -91,6 +91,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 
 	cfg.Coordinator.RequestTimeout = cfg.RESP.RequestTimeout
 	cfg.PprofAddr = *pprofAddr
+	cfg.AE.Off = cfg.AE.Interval == 0
 	if *join != "" {
 		for _, a := range strings.Split(*join, ",") {
 			if a = strings.TrimSpace(a); a != "" {
