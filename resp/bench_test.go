@@ -84,6 +84,7 @@ func benchBatches(b *testing.B, s *Server, batch []byte, perBatch time.Duration)
 		batches++
 	}
 	b.StopTimer()
+	s.Shutdown(context.Background()) // stops the wave workers
 	if perBatch > 0 {
 		b.ReportMetric(float64(time.Since(start))/float64(batches)/float64(perBatch), "sleeps/batch")
 	}
@@ -192,6 +193,37 @@ func BenchmarkBatchGETRemote(b *testing.B) {
 	s := newSleepServer(b, &sleepBackend{read: fsyncDelay, remote: true})
 	batch := encodeBatch(pipelineDepth, func(i int) []string { return []string{"GET", benchKey(i)} })
 	benchBatches(b, s, batch, measuredSleep(fsyncDelay))
+}
+
+// deepBackend models the stack a real write needs (the coordinator, the
+// engine and pebble below it): each Write first recurses through about
+// 32 KiB of stack, which a fresh goroutine would grow by copying.
+type deepBackend struct{ *memBackend }
+
+func (d deepBackend) Write(ctx context.Context, key []byte, op coordinator.Op) (coordinator.Result, error) {
+	deepStack(32)
+	return d.memBackend.Write(ctx, key, op)
+}
+
+//go:noinline
+func deepStack(n int) byte {
+	var pad [1 << 10]byte
+	pad[n] = byte(n)
+	if n == 0 {
+		return pad[0]
+	}
+	return deepStack(n-1) + pad[n]
+}
+
+// BenchmarkDispatchSETDeep is BenchmarkDispatchSET against deepBackend:
+// the cost of a wave's helpers growing their stacks, if they had to.
+func BenchmarkDispatchSETDeep(b *testing.B) {
+	clock := newTestClock()
+	s, err := New(testConfig(clock), deepBackend{newMemBackend(clock, DefaultMaxValueBytes)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchBatches(b, s, encodeBatch(pipelineDepth, func(i int) []string { return []string{"SET", benchKey(i), "xxx"} }), 0)
 }
 
 // BenchmarkLookup is the command-name lookup alone: no allocation.

@@ -31,7 +31,8 @@
 //     protected mode) and Shutdown.
 //   - conn.go: one connection's goroutine: read a batch, run it, flush.
 //   - wave.go: runBatch: a batch's waves, run concurrently when it pays,
-//     replies stitched back in order.
+//     replies stitched back in order. workers.go: the goroutines concurrent
+//     waves borrow, parked between waves.
 //   - parse.go, inline.go: the streaming request parser (RESP multibulk and
 //     Redis's inline syntax) with Redis's limits and error texts.
 //   - dispatch.go: command lookup, arity, NOAUTH, request context, stats.
@@ -109,14 +110,15 @@
 // single-key commands marked Parallel in the table, on distinct keys. A
 // wave of two or more that holds a write, or of reads when the Backend
 // says reads are remote (the optional ParallelReads), runs concurrently:
-// the connection goroutine and helper goroutines it starts as commands
-// block, at most maxWave (32) in flight, all joined before the next
-// command runs; each reply goes to a pooled Writer and is appended in
-// order. Every other command runs alone, in order, so HELLO, AUTH, CLIENT
-// REPLY and DYNAGO CONSISTENCY take effect exactly at their place. A
-// client sees what sequential execution gives; other clients may see two
-// writes of different keys from one pipeline in either order (as with
-// Redis Cluster across shards).
+// the connection goroutine and helpers it hands commands to as they block
+// (parked workers the Server owns and Shutdown joins), at most maxWave
+// (32) in flight, all joined before the next command runs; each reply
+// goes to a pooled Writer and is appended in order. Every other command
+// runs alone, in order, so HELLO, AUTH, CLIENT REPLY and DYNAGO
+// CONSISTENCY take effect exactly at their place. A client sees what
+// sequential execution gives; other clients may see two writes of
+// different keys from one pipeline in either order (as with Redis Cluster
+// across shards).
 //
 // Each command that reaches the backend gets a context with the
 // RequestTimeout deadline, the connection's consistency override

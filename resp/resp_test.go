@@ -201,6 +201,7 @@ func newHarness(t *testing.T, mutate ...func(*Config)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) }) // stops wave workers (testConn)
 	return &harness{t: t, s: s, b: b, clock: clock, c: s.NewClient(), w: NewWriter(2)}
 }
 

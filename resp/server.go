@@ -51,6 +51,8 @@ type Server struct {
 
 	nextID atomic.Int64
 	stats  serverStats
+	// workers are the goroutines concurrent waves borrow (workers.go).
+	workers waveWorkers
 
 	// Runtime-settable configuration (CONFIG SET).
 	maxClients  atomic.Int64
@@ -79,6 +81,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 		drained: make(chan struct{}),
 	}
 	s.reads, _ = b.(ParallelReads)
+	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
 	s.mu.conns = make(map[int64]*conn)
@@ -269,8 +272,10 @@ const protectedModeMsg = "DENIED dynago is running in protected mode because pro
 // the commands already read finish and their replies flush, then closes
 // every connection. If ctx ends first, in-flight commands are cancelled
 // and connections closed at once; Shutdown still waits for every goroutine
-// it started and returns ctx's error. It is idempotent and safe to call
-// concurrently; later calls wait like the first.
+// it started (the pipeline workers included) and returns ctx's error. It
+// is idempotent and safe to call concurrently; later calls wait like the
+// first. A Server driven only through Handle needs no Shutdown; one whose
+// connections ran concurrent waves (Serve) does, to stop their workers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		s.mu.Lock()
@@ -288,6 +293,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		go func() {
 			s.conns.Wait()
+			s.workers.close() // no wave runs once every connection has returned
 			close(s.drained)
 		}()
 	})

@@ -28,9 +28,10 @@ import (
 // write (concurrent writes share the engine's group commit), or when the
 // backend says reads are remote (ParallelReads). Otherwise its commands
 // run one after another exactly like any other command. A concurrent wave
-// is shared out between the connection's goroutine and helper goroutines
-// it starts as commands block and joins before going on (waveRun; at most
-// maxWave in flight per connection), each command writing its reply to a
+// is shared out between the connection's goroutine and helpers it hands
+// commands to as they block, on parked worker goroutines (workers.go), and
+// joins before going on (waveRun; at most maxWave in flight per
+// connection), each command writing its reply to a
 // pooled Writer of its own; the replies are then appended to the
 // connection's output in command order, with CLIENT REPLY, the output
 // limit and the mid-batch flush applied per reply as for sequential
@@ -185,7 +186,8 @@ const maxPooledWriter = 64 << 10
 
 // runConcurrent runs a wave of two or more commands at once and joins
 // them all, whatever happens, before it returns or re-raises a handler's
-// panic: no goroutine outlives the batch that started it.
+// panic: no helper outlives the wave (its worker parks; Shutdown joins
+// the workers).
 func (s *Server) runConcurrent(c *conn, wave []waveCmd) bool {
 	cl := c.client
 	cl.lastCmd.Store(wave[len(wave)-1].cmd)
@@ -225,18 +227,18 @@ func (s *Server) runConcurrent(c *conn, wave []waveCmd) bool {
 }
 
 // waveRun hands the commands of a concurrent wave to workers: the
-// connection's goroutine and helpers started one at a time, each when a
-// worker takes a command while more remain and no helper is waiting to
-// take one. Against a backend that blocks (an fsync, a round trip), every
+// connection's goroutine and helpers (on pooled goroutines, workers.go)
+// started one at a time, each when a worker takes a command while more
+// remain and no helper is waiting to take one. Against a backend that blocks (an fsync, a round trip), every
 // worker blocks in its command and the next helper takes the next one, so
 // the whole wave is in flight within a few scheduler hand-offs (a blocked
 // goroutine parks: pebble's commit waiters, the coordinator's replica
 // waits and network reads all do, so the scheduler runs the helper next
 // at once; a raw blocking syscall would delay it until the runtime takes
-// the processor back, tens of microseconds); against a
-// fast backend the workers already running take most commands, and a
-// wave costs two or three goroutine starts, not one per command. There
-// are never more workers than commands (maxWave).
+// the processor back, tens of microseconds); against a fast backend the
+// workers already running take most commands, and a wave costs two or
+// three hand-offs, not one per command. There are never more workers than
+// commands (maxWave).
 type waveRun struct {
 	s    *Server
 	ctx  context.Context // shared by the wave; see requestCtx
@@ -256,13 +258,15 @@ func (r *waveRun) work() {
 			return
 		}
 		if k+1 < n && r.idle.CompareAndSwap(0, 1) {
-			r.wg.Go(r.helper)
+			r.wg.Add(1)
+			r.s.workers.start(r)
 		}
 		r.s.execWave(r.ctx, r.cl, &r.wave[k])
 	}
 }
 
-// helper is a started helper's body.
+// helper is a helper's share of the wave, run by a worker (workers.go),
+// which then calls r.wg.Done.
 func (r *waveRun) helper() {
 	r.idle.Add(-1)
 	r.work()

@@ -69,6 +69,7 @@ func newHookHarness(t *testing.T, hb *hookBackend, mutate ...func(*Config)) *har
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
 	return &harness{t: t, s: s, b: hb.memBackend, clock: clock, c: s.NewClient(), w: NewWriter(2)}
 }
 
