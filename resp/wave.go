@@ -116,7 +116,7 @@ func (s *Server) runBatch(c *conn, cmds []redcon.Command) bool {
 			break
 		}
 		c.wave = wave
-		if !s.runWave(c, wave, writes) {
+		if len(wave) > 0 && !s.runWave(c, wave, writes) {
 			return false
 		}
 		i = j
