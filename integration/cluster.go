@@ -34,7 +34,11 @@ var ClusterDefaults = []string{
 // seed; the others start with --join pointing at it.
 type Cluster struct {
 	t     testing.TB
-	Nodes []*Proc
+	Nodes []*Proc // the members: nodes started, or prepared, as part of the ring
+	Gone  []*Proc // nodes that left the ring (Drop); their logs stay in Logs
+
+	args  []string // the flags every node of the cluster was given (Add reuses them)
+	names map[*Proc]string
 
 	mu    sync.Mutex
 	admin map[*Proc]*redis.Client
@@ -54,25 +58,63 @@ func NewCluster(t testing.TB, size int, args ...string) *Cluster {
 // Every node listens on its own free port pair (client port and port+10000).
 func PrepareCluster(t testing.TB, size int, args ...string) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, admin: map[*Proc]*redis.Client{}}
+	c := &Cluster{t: t, admin: map[*Proc]*redis.Client{}, args: args, names: map[*Proc]string{}}
 	t.Cleanup(c.closeAdmin)
-	used := map[int]bool{}
 	for i := 0; i < size; i++ {
-		p := NewProc(t)
-		for used[p.Port] || used[p.Port+10000] {
-			p.Port = FreePort(t)
-		}
-		used[p.Port], used[p.Port+10000] = true, true
-		c.Nodes = append(c.Nodes, p)
+		c.newNode()
 	}
 	seed := c.Nodes[0].Addr()
 	for i, p := range c.Nodes {
-		p.Args = append(append([]string{"--name", fmt.Sprintf("node%d", i+1)}, ClusterDefaults...), args...)
+		p.Args = append(append([]string{"--name", c.names[p]}, ClusterDefaults...), args...)
 		if i > 0 {
 			p.Args = append(p.Args, "--join", seed)
 		}
 	}
 	return c
+}
+
+// newNode prepares one more node, named node<k> for the k-th node the
+// cluster ever had, on a port pair no other node of the cluster uses.
+func (c *Cluster) newNode() *Proc {
+	used := map[int]bool{}
+	for _, q := range append(slices.Clone(c.Nodes), c.Gone...) {
+		used[q.Port], used[q.Port+10000] = true, true
+	}
+	p := NewProc(c.t)
+	for used[p.Port] || used[p.Port+10000] {
+		p.Port = FreePort(c.t)
+	}
+	c.names[p] = fmt.Sprintf("node%d", len(c.names)+1)
+	c.Nodes = append(c.Nodes, p)
+	return p
+}
+
+// Add prepares (but does not start) a new node that joins the running
+// cluster: the cluster's flags, then args, and --join at the first member
+// that runs. It becomes a member of c.Nodes, so WaitRing then expects it.
+func (c *Cluster) Add(args ...string) *Proc {
+	c.t.Helper()
+	seed := ""
+	for _, q := range c.Nodes {
+		if q.Running() {
+			seed = q.Addr()
+			break
+		}
+	}
+	if seed == "" {
+		c.Fatalf("Add: no member of the cluster runs")
+	}
+	p := c.newNode()
+	p.Args = append(append(append([]string{"--name", c.names[p]}, ClusterDefaults...), c.args...), args...)
+	p.Args = append(p.Args, "--join", seed)
+	return p
+}
+
+// Drop takes p out of c.Nodes (after it left the ring or was removed from
+// it) into c.Gone; it does not stop the process.
+func (c *Cluster) Drop(p *Proc) {
+	c.Nodes = slices.DeleteFunc(c.Nodes, func(q *Proc) bool { return q == p })
+	c.Gone = append(c.Gone, p)
 }
 
 // Start starts the seed, then the other nodes side by side, and waits for
@@ -110,7 +152,7 @@ func (c *Cluster) Fatalf(format string, args ...any) {
 // memberlist's debug lines.
 func (c *Cluster) Logs(lines int) string {
 	var b strings.Builder
-	for i, p := range c.Nodes {
+	for _, p := range append(slices.Clone(c.Nodes), c.Gone...) {
 		var log []string
 		for _, line := range strings.Split(strings.TrimRight(p.Log(), "\n"), "\n") {
 			// memberlist's debug chatter (probes, push/pull) would fill
@@ -122,14 +164,17 @@ func (c *Cluster) Logs(lines int) string {
 		if len(log) > lines {
 			log = log[len(log)-lines:]
 		}
-		fmt.Fprintf(&b, "---- node%d %s (last %d lines) ----\n%s\n", i+1, p.Addr(), len(log), strings.Join(log, "\n"))
+		fmt.Fprintf(&b, "---- %s %s (last %d lines) ----\n%s\n", c.Name(p), p.Addr(), len(log), strings.Join(log, "\n"))
 	}
 	return b.String()
 }
 
-// Name is "node<i>" for a node of the cluster (its --name).
+// Name is "node<k>" for the k-th node the cluster had (its --name).
 func (c *Cluster) Name(p *Proc) string {
-	return fmt.Sprintf("node%d", slices.Index(c.Nodes, p)+1)
+	if n, ok := c.names[p]; ok {
+		return n
+	}
+	return p.Addr()
 }
 
 // Eventually polls cond until it reports true, for at most timeout; on
@@ -529,23 +574,40 @@ func (c *Cluster) CheckAcked(acked map[string]string, nodes ...*Proc) {
 	sort.Strings(keys)
 	ctx := context.Background()
 	for _, p := range nodes {
-		cl := c.Admin(p)
-		for start := 0; start < len(keys); start += 500 {
-			batch := keys[start:min(start+500, len(keys))]
-			pipe := cl.Pipeline()
-			cmds := make([]*redis.StringCmd, len(batch))
-			for i, k := range batch {
-				cmds[i] = pipe.Get(ctx, k)
-			}
-			_, _ = pipe.Exec(ctx)
-			for i, k := range batch {
-				got, err := cmds[i].Result()
-				if err != nil || got != acked[k] {
-					c.Fatalf("acknowledged write lost: GET %q on %s = %q, %v; want %q (%d keys checked)",
-						k, c.Name(p), got, err, acked[k], len(keys))
+		err := pipelineEach(ctx, c.Admin(p), keys,
+			func(pipe redis.Pipeliner, k string) *redis.StringCmd { return pipe.Get(ctx, k) },
+			func(i int, cmd *redis.StringCmd) error {
+				if got, err := cmd.Result(); err != nil || got != acked[keys[i]] {
+					return fmt.Errorf("acknowledged write lost: GET %q on %s = %q, %v; want %q (%d keys checked)",
+						keys[i], c.Name(p), got, err, acked[keys[i]], len(keys))
 				}
-			}
+				return nil
+			})
+		if err != nil {
+			c.Fatalf("%v", err)
 		}
 	}
 	c.t.Logf("%d acknowledged keys read back through %d nodes", len(keys), len(nodes))
+}
+
+// pipelineEach queues one command per key on cl (queue), in pipelines of
+// 500 commands, and hands each command, after its pipeline ran, to each
+// with the key's index; the first error each returns ends it.
+func pipelineEach[C redis.Cmder](ctx context.Context, cl *redis.Client, keys []string,
+	queue func(pipe redis.Pipeliner, key string) C, each func(i int, cmd C) error) error {
+	for start := 0; start < len(keys); start += 500 {
+		batch := keys[start:min(start+500, len(keys))]
+		pipe := cl.Pipeline()
+		cmds := make([]C, len(batch))
+		for i, k := range batch {
+			cmds[i] = queue(pipe, k)
+		}
+		_, _ = pipe.Exec(ctx)
+		for i := range batch {
+			if err := each(start+i, cmds[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
