@@ -20,12 +20,11 @@ import (
 //
 // Run: go test -run '^$' -bench . -benchtime 2000x ./engine/
 
-func benchEngine(b *testing.B, d Durability, interval *time.Duration) *Engine {
+func benchEngine(b *testing.B, d Durability) *Engine {
 	b.Helper()
 	cfg := DefaultConfig(b.TempDir())
 	cfg.Durability = d
 	cfg.SweepInterval = 0
-	cfg.testing.walMinSyncInterval = interval
 	cfg.testing.fatal = func(msg string) { b.Errorf("fatal storage error: %s", msg) }
 	return mustOpen(b, cfg)
 }
@@ -74,7 +73,7 @@ func runWriters(b *testing.B, e *Engine, writers int, op func(w, i int) error) {
 func benchValue(i int) []byte { return fmt.Appendf(make([]byte, 0, 100), "%-100d", i) }
 
 func BenchmarkEngineGet(b *testing.B) {
-	e := benchEngine(b, DurabilityNone, nil)
+	e := benchEngine(b, DurabilityNone)
 	const keys = 100_000
 	items := make([]MergeItem, 0, 1000)
 	for i := range keys {
@@ -103,24 +102,13 @@ func BenchmarkEngineGet(b *testing.B) {
 }
 
 // BenchmarkEngineUpdate measures blind writes of distinct keys (100-byte
-// values) per durability mode, by 1 and by 16 parallel writers.
+// values) per durability mode, by 1, 16 and 64 parallel writers: the
+// table in doc.go (Durability).
 func BenchmarkEngineUpdate(b *testing.B) {
 	for _, d := range []Durability{DurabilitySync, DurabilityGroup, DurabilityNone} {
-		for _, writers := range []int{1, 16} {
+		for _, writers := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("%s/writers=%d", d, writers), func(b *testing.B) {
-				benchUpdate(b, benchEngine(b, d, nil), writers)
-			})
-		}
-	}
-}
-
-// BenchmarkGroupSyncInterval is the measurement behind groupSyncInterval:
-// group mode with candidate WAL min sync intervals.
-func BenchmarkGroupSyncInterval(b *testing.B) {
-	for _, interval := range []time.Duration{0, 250 * time.Microsecond, 500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond} {
-		for _, writers := range []int{1, 4, 16, 64} {
-			b.Run(fmt.Sprintf("interval=%s/writers=%d", interval, writers), func(b *testing.B) {
-				benchUpdate(b, benchEngine(b, DurabilityGroup, &interval), writers)
+				benchUpdate(b, benchEngine(b, d), writers)
 			})
 		}
 	}
@@ -138,7 +126,7 @@ func benchUpdate(b *testing.B, e *Engine, writers int) {
 // BenchmarkMergeMany measures replica writes in batches of 100 (one fsync
 // per batch, group mode); ns/op is per item.
 func BenchmarkMergeMany(b *testing.B) {
-	e := benchEngine(b, DurabilityGroup, nil)
+	e := benchEngine(b, DurabilityGroup)
 	const batch = 100
 	items := make([]MergeItem, batch)
 	b.ResetTimer()

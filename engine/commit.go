@@ -15,7 +15,10 @@ import (
 // for the fsync (Batch.SyncWait), so a writer of the same key, or of any
 // key, can commit behind it while it waits, and one fsync covers all of
 // them (pebble syncs a prefix of the log). This is pebble's own
-// commit pipeline made use of, not a second one.
+// commit pipeline made use of, not a second one: it is DurabilityGroup.
+// DurabilitySync wraps the same steps in syncMu, taken before the stripe
+// and released after the fsync, so that commits go one at a time and each
+// has its own fsync.
 //
 // A consequence: a reader (or the next writer of the key) can see a write
 // before it is durable, and the write is acknowledged only after it is. A
@@ -97,9 +100,24 @@ func (e *Engine) finish(pd pending) error {
 
 func stripeOf(k []byte) int { return int(xxhash.Sum64(k) & (numStripes - 1)) }
 
+// serialises reports whether commits of mode m take syncMu: in
+// DurabilitySync every waited-for commit has an fsync of its own, so they
+// go one at a time (doc.go, Durability). A read-modify-write that ends up
+// writing nothing (an Update whose fn declines) has waited its turn too:
+// whether it writes is known only once it holds its stripe.
+func (e *Engine) serialises(m writeMode) bool {
+	return e.cfg.Durability == DurabilitySync && m != background
+}
+
 // withKeyLock runs f with k's stripe held, then waits for the commit f
-// returns, if any, with the stripe released.
-func (e *Engine) withKeyLock(k []byte, f func() (pending, error)) error {
+// returns, if any, with the stripe released. m is the mode of f's commit.
+func (e *Engine) withKeyLock(k []byte, m writeMode, f func() (pending, error)) error {
+	if e.serialises(m) {
+		// Taken before the stripe and released after the fsync, so that
+		// the stripe itself is still never held across one.
+		e.syncMu.Lock()
+		defer e.syncMu.Unlock()
+	}
 	mu := &e.stripes[stripeOf(k)]
 	pd, err := func() (pending, error) {
 		mu.Lock()
@@ -114,7 +132,11 @@ func (e *Engine) withKeyLock(k []byte, f func() (pending, error)) error {
 
 // withStripes is withKeyLock for several stripes (repeats allowed), taken
 // in index order so that two multi-stripe lockers cannot deadlock.
-func (e *Engine) withStripes(idx []int, f func() (pending, error)) error {
+func (e *Engine) withStripes(idx []int, m writeMode, f func() (pending, error)) error {
+	if e.serialises(m) {
+		e.syncMu.Lock()
+		defer e.syncMu.Unlock()
+	}
 	slices.Sort(idx)
 	idx = slices.Compact(idx)
 	pd, err := func() (pending, error) {
@@ -136,10 +158,10 @@ func (e *Engine) withStripes(idx []int, f func() (pending, error)) error {
 
 // withAllStripes runs f with every stripe held: nothing else writes an
 // object meanwhile.
-func (e *Engine) withAllStripes(f func() (pending, error)) error {
+func (e *Engine) withAllStripes(m writeMode, f func() (pending, error)) error {
 	idx := make([]int, numStripes)
 	for i := range idx {
 		idx[i] = i
 	}
-	return e.withStripes(idx, f)
+	return e.withStripes(idx, m, f)
 }

@@ -202,3 +202,36 @@ func TestWALErrorIsFatalAndNothingIsAcknowledgedAfterIt(t *testing.T) {
 		})
 	}
 }
+
+// In sync mode every acknowledged write has an fsync of its own, however
+// many writers there are; group mode may share them.
+func TestSyncModeGivesEveryWriteItsOwnFsync(t *testing.T) {
+	for _, d := range []Durability{DurabilitySync, DurabilityGroup} {
+		t.Run(d.String(), func(t *testing.T) {
+			e, _ := openMem(t, func(c *Config) { c.Durability = d })
+			before := e.Stats()
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Go(func() {
+					for i := range 50 {
+						k := fmt.Sprintf("w%d-%d", w, i)
+						if _, err := e.Update(uint16(i%4), []byte(k), put(actor(byte(w)), k, 1, 0)); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			after := e.Stats()
+			commits, syncs := after.SyncedCommits-before.SyncedCommits, after.WALSyncs-before.WALSyncs
+			t.Logf("%s: %d synced commits, %d WAL fsyncs", d, commits, syncs)
+			if commits != 400 {
+				t.Fatalf("%d synced commits, want 400", commits)
+			}
+			if d == DurabilitySync && syncs < commits {
+				t.Fatalf("sync mode: %d fsyncs for %d acknowledged writes: some were shared", syncs, commits)
+			}
+		})
+	}
+}

@@ -34,14 +34,26 @@
 //
 // # Durability
 //
-// A write is acknowledged (the call returns) per Config.Durability:
+// A write is acknowledged (the call returns) per Config.Durability. In
+// sync and group modes the guarantee for acknowledged writes is the same:
+// the WAL was fsynced after the write's record was written and before the
+// call returned. The modes differ in how writers share fsyncs:
 //
-//   - sync: after the WAL holding it is fsynced. Writers that overlap share
-//     fsyncs anyway: pebble syncs a prefix of the log, and every commit that
-//     arrived while an fsync ran is covered by the next one.
-//   - group (the default): also after the fsync, but pebble waits at least
-//     groupSyncInterval (250 µs) between WAL fsyncs (WALMinSyncInterval) so
-//     that more writers share each one.
+//   - group (the default) is group commit through pebble's commit
+//     pipeline. A writer applies its batch and waits for an fsync covering
+//     it; while one fsync runs, the commits that arrive queue behind it and
+//     the next fsync covers all of them. No timer is involved: a lone
+//     writer gets its fsync at once, and the busier the disk, the more
+//     writers share each fsync.
+//   - sync is the textbook mode: every acknowledged write has an fsync of
+//     its own. Durable commits are serialised (Engine.syncMu, held from
+//     before the key's stripe to after the fsync), so one fsync covers
+//     exactly one acknowledged write. Throughput is one write per fsync
+//     whatever the concurrency. It is the baseline the other modes are
+//     measured against, and it bounds what a crash can take back after
+//     readers saw it (a write is visible from its commit, before its
+//     fsync) to the one write in flight, where group may take back a
+//     whole group.
 //   - none: without waiting for an fsync, for a pure cache. Pebble syncs the
 //     WAL only when it rotates it (memtable flush) and on Close; the last
 //     partial 32 KiB WAL block even stays in the process until it fills. A
@@ -51,30 +63,40 @@
 // Node metadata (PutMeta) is fsynced in every mode. The sweep's writes are
 // never waited for: a crash may undo them and the next pass redoes them.
 //
-// Measured on this project's machine (2 vCPU, ext4 on a virtual disk, a
-// 4 KiB O_DSYNC write takes ~0.2 ms), blind Updates of distinct keys with
-// 100-byte values (BenchmarkEngineUpdate, BenchmarkGroupSyncInterval):
+// Measured on this project's machine (2 vCPU, ext4 on a virtual disk, an
+// fsync takes ~0.2 ms), blind Updates of distinct keys with 100-byte
+// values on the real disk (BenchmarkEngineUpdate, -benchtime 3000x,
+// median of 5 runs):
 //
-//	mode   writers  µs/op  commits/fsync  p50 µs  p99 µs
-//	sync        1    229        1.0          220     353
-//	sync       16     29        7.9          429    1001
-//	sync       64      8       31            407    1785
-//	group       1   1429        1.0         1393    2983
-//	group      16     96       15.8         1415    5046
-//	group      64     16       58            519    6765
-//	none       16      2.9       -             1      24
+//	mode   writers    ops/s  p50 µs  p99 µs  writes/fsync
+//	sync         1    4 570     212     318       1.0
+//	sync        16    4 720   3 302   4 767       1.0
+//	sync        64    4 700  13 226  20 461       1.0
+//	group        1    4 530     216     341       1.0
+//	group       16   34 900     448     941       7.9
+//	group       64  100 400     549   2 027      29.7
+//	none         1  355 000       1      12         -
+//	none        16  338 000       3   1 338         -
+//	none        64  337 000       3   5 591         -
 //
-// Group mode halves the fsyncs (disk IOPS) of many writers against sync
-// mode. It costs latency, more than the interval: Go's timers (pebble's
-// afterFunc) fire ~1.1 ms late on an idle process, so a lone writer pays
-// ~1.1 ms for every candidate interval from 250 µs to 1 ms; under load
-// timers are punctual and 250 µs gave the lowest latency for the same
-// sharing (p50 0.5 ms at 64 writers against 1.6 ms for 500 µs and 1 ms).
-// On a disk whose fsyncs are this cheap sync mode is faster; group pays off
-// where fsyncs are scarce (IOPS-limited cloud disks, busy disks shared with
-// compactions). Crash tests (crash_test.go, vfs.NewCrashableMem) lose no
-// acknowledged write in sync and group modes; in none mode they lose all of
-// them (every write since Open was unsynced).
+// A lone writer pays one fsync in both modes. With 16 and 64 writers group
+// commit shares each fsync among 8 and 30 of them, which multiplies
+// throughput by 7 and 21 for a p50 of about two fsyncs (the one running,
+// then the one covering the queue); sync mode stays at one write per
+// fsync, and its latency grows with the queue.
+//
+// The previous group mode held each fsync back for at least 250 µs
+// (pebble's WALMinSyncInterval) so that more writers would share it. It
+// did share more (15.8 writes per fsync with 16 writers, against 7.9) but
+// was much slower: Go's timers fire ~1.1 ms late on an idle process, so a
+// lone writer waited 1.4 ms instead of 0.22 ms, and 16 writers had a p50
+// of 1.4 ms against 0.45 ms and a third of the throughput. Fewer fsyncs
+// would matter where IOPS are scarce, but there each fsync is slow and the
+// queue behind it grows by itself: the pipeline batches in proportion to
+// the fsync latency, which is what a delay approximates, with no timer.
+// Crash tests (crash_test.go, vfs.NewCrashableMem) lose no acknowledged
+// write in sync and group modes; in none mode they lose all of them
+// (every write since Open was unsynced).
 //
 // A commit or sync failure goes to Engine.fatal, which stops the process:
 // the write is already visible in the memtable, others may have built on
@@ -91,8 +113,10 @@
 // an fsync, so the next writer of the same key commits while the previous
 // one waits, and both share the fsync. A reader may therefore see a write
 // whose fsync is still in flight; that write is acknowledged only after it
-// (see commit.go). MergeMany takes the stripes of all its keys in index
-// order; FlushAll and DropPartition take all of them. Update's fn and
+// (see commit.go). In sync mode syncMu is taken before the stripe and held
+// across the fsync, on purpose: it is what makes fsyncs unshared. MergeMany
+// takes the stripes of all its keys in index order; FlushAll and
+// DropPartition take all of them. Update's fn and
 // OnChange run with a stripe held and must not call the Engine; MayReap
 // runs with none held and may. Get and Scan take no stripe.
 //

@@ -38,7 +38,7 @@ func (e *Engine) DropPartition(p uint16) error {
 // read-modify-write straddles the deletion and the counters, reset by
 // reset once the deletion is committed, stay exact.
 func (e *Engine) deleteRange(lower, upper []byte, reset func()) error {
-	return e.withAllStripes(func() (pending, error) {
+	return e.withAllStripes(durable, func() (pending, error) {
 		b := e.db.NewBatch()
 		_ = b.DeleteRange(lower, upper, nil)
 		pd, err := e.apply(b, durable)

@@ -42,17 +42,6 @@ const MaxPartitions = 16384
 // writers of different keys collide with probability 1/4096, and cost 32 KiB.
 const numStripes = 4096
 
-// groupSyncInterval is pebble's WALMinSyncInterval in DurabilityGroup: after
-// a WAL fsync, the next one waits until this much time has passed, so that
-// the writers arriving meanwhile share it. Chosen by measurement
-// (BenchmarkGroupSyncInterval, figures in doc.go): every candidate from
-// 250 µs to 1 ms halves the fsyncs of 16 or 64 parallel writers against
-// sync mode, but Go's timers fire about 1.1 ms late on an idle process, so
-// a lone writer pays ~1.1 ms whatever the candidate; under load timers are
-// punctual, and 250 µs then gives the lowest latency (p50 0.5 ms against
-// 1.6 ms for 500 µs and 1 ms with 64 writers) for the same sharing.
-const groupSyncInterval = 250 * time.Microsecond
-
 // foldLogInterval rate-limits the log line about sibling folds.
 const foldLogInterval = 10 * time.Second
 
@@ -76,6 +65,11 @@ type Engine struct {
 	// index order, so no two lockers can deadlock. No stripe is ever held
 	// across an fsync.
 	stripes [numStripes]sync.Mutex
+
+	// syncMu serialises the durable commits of DurabilitySync, from before
+	// the stripe is taken to after the fsync, so that each has an fsync of
+	// its own (doc.go, Durability). Unused in the other modes.
+	syncMu sync.Mutex
 
 	// counts are the per-partition live-key counters behind LiveKeys.
 	counts counters
@@ -166,21 +160,9 @@ func (e *Engine) pebbleOptions(cache *pebble.Cache) *pebble.Options {
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(bloomBitsPerKey)
 	}
-	if interval := e.walMinSyncInterval(); interval > 0 {
-		opts.WALMinSyncInterval = func() time.Duration { return interval }
-	}
+	// No WALMinSyncInterval: group commit needs no timer (doc.go,
+	// Durability).
 	return opts
-}
-
-// walMinSyncInterval is the durability mode's pebble WALMinSyncInterval.
-func (e *Engine) walMinSyncInterval() time.Duration {
-	if e.cfg.testing.walMinSyncInterval != nil {
-		return *e.cfg.testing.walMinSyncInterval
-	}
-	if e.cfg.Durability == DurabilityGroup {
-		return groupSyncInterval
-	}
-	return 0
 }
 
 // Close stops the sweeper, waits for the calls in flight, and closes pebble

@@ -28,7 +28,7 @@ func (e *Engine) PutHint(target string, p uint16, key []byte, o version.Object) 
 	}
 	defer e.exit()
 	k := hintKey(id, p, key)
-	return e.withKeyLock(k, func() (pending, error) {
+	return e.withKeyLock(k, durable, func() (pending, error) {
 		cur, found, err := e.read(k)
 		if err != nil {
 			return pending{}, err
@@ -99,7 +99,7 @@ func (e *Engine) DeleteHint(target string, p uint16, key []byte, delivered versi
 	defer e.exit()
 	k := hintKey(id, p, key)
 	deleted := false
-	err = e.withKeyLock(k, func() (pending, error) {
+	err = e.withKeyLock(k, durable, func() (pending, error) {
 		cur, found, err := e.read(k)
 		if err != nil || !found || !cur.VV.Equal(delivered.VV) {
 			return pending{}, err

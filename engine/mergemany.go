@@ -70,7 +70,7 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		of[i] = st
 	}
 	results := make([]MergeResult, len(items))
-	err := e.withStripes(stripes, func() (pending, error) {
+	err := e.withStripes(stripes, durable, func() (pending, error) {
 		for _, st := range order {
 			o, _, err := e.read(st.k)
 			if err != nil {

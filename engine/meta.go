@@ -39,6 +39,10 @@ func (e *Engine) PutMeta(name string, v []byte) error {
 		return err
 	}
 	defer e.exit()
+	if e.serialises(alwaysSync) {
+		e.syncMu.Lock()
+		defer e.syncMu.Unlock()
+	}
 	b := e.db.NewBatch()
 	_ = b.Set(metaKey(name), v, nil)
 	pd, err := e.apply(b, alwaysSync)

@@ -134,7 +134,7 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 	}
 	k := dataKey(c.p, c.key)
 	reaped := false
-	err := e.withKeyLock(k, func() (pending, error) {
+	err := e.withKeyLock(k, background, func() (pending, error) {
 		cur, found, err := e.read(k)
 		if err != nil || !found {
 			return pending{}, err
@@ -158,7 +158,7 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 // still has any.
 func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
 	k := dataKey(p, key)
-	return e.withKeyLock(k, func() (pending, error) {
+	return e.withKeyLock(k, background, func() (pending, error) {
 		cur, found, err := e.read(k)
 		if err != nil || !found {
 			return pending{}, err

@@ -24,7 +24,7 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 	k := dataKey(p, key)
 	var out version.Object
 	wrote := false
-	err := e.withKeyLock(k, func() (pending, error) {
+	err := e.withKeyLock(k, durable, func() (pending, error) {
 		cur, _, err := e.read(k)
 		if err != nil {
 			return pending{}, err
@@ -66,7 +66,7 @@ func (e *Engine) Merge(p uint16, key []byte, in version.Object) (merged version.
 	}
 	defer e.exit()
 	k := dataKey(p, key)
-	err = e.withKeyLock(k, func() (pending, error) {
+	err = e.withKeyLock(k, durable, func() (pending, error) {
 		cur, _, err := e.read(k)
 		if err != nil {
 			return pending{}, err
