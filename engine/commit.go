@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/cockroachdb/pebble/v2"
@@ -100,6 +101,10 @@ func (e *Engine) finish(pd pending) error {
 
 func stripeOf(k []byte) int { return int(xxhash.Sum64(k) & (numStripes - 1)) }
 
+// stripe returns the stripe of the key whose hash (xxhash of the pebble
+// key) is h: the same one stripeOf picks.
+func (e *Engine) stripe(h uint64) *sync.Mutex { return &e.stripes[h&(numStripes-1)] }
+
 // serialises reports whether commits of mode m take syncMu: in
 // DurabilitySync every waited-for commit has an fsync of its own, so they
 // go one at a time (doc.go, Durability). A read-modify-write that ends up
@@ -112,13 +117,18 @@ func (e *Engine) serialises(m writeMode) bool {
 // withKeyLock runs f with k's stripe held, then waits for the commit f
 // returns, if any, with the stripe released. m is the mode of f's commit.
 func (e *Engine) withKeyLock(k []byte, m writeMode, f func() (pending, error)) error {
+	return e.withStripe(xxhash.Sum64(k), m, f)
+}
+
+// withStripe is withKeyLock for a key whose hash is already known.
+func (e *Engine) withStripe(h uint64, m writeMode, f func() (pending, error)) error {
 	if e.serialises(m) {
 		// Taken before the stripe and released after the fsync, so that
 		// the stripe itself is still never held across one.
 		e.syncMu.Lock()
 		defer e.syncMu.Unlock()
 	}
-	mu := &e.stripes[stripeOf(k)]
+	mu := e.stripe(h)
 	pd, err := func() (pending, error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -130,7 +140,7 @@ func (e *Engine) withKeyLock(k []byte, m writeMode, f func() (pending, error)) e
 	return e.finish(pd)
 }
 
-// withStripes is withKeyLock for several stripes (repeats allowed), taken
+// withStripes is withStripe for several stripes (repeats allowed), taken
 // in index order so that two multi-stripe lockers cannot deadlock.
 func (e *Engine) withStripes(idx []int, m writeMode, f func() (pending, error)) error {
 	if e.serialises(m) {
@@ -157,7 +167,7 @@ func (e *Engine) withStripes(idx []int, m writeMode, f func() (pending, error)) 
 }
 
 // withAllStripes runs f with every stripe held: nothing else writes an
-// object meanwhile.
+// object, and no cache miss is filled, meanwhile.
 func (e *Engine) withAllStripes(m writeMode, f func() (pending, error)) error {
 	idx := make([]int, numStripes)
 	for i := range idx {

@@ -77,12 +77,13 @@ const (
 	DefaultCacheBytes = 64 << 20
 	// DefaultMemTableBytes is pebble's memtable size. Pebble keeps up to two
 	// memtables (one filling, one flushing; MemTableStopWritesThreshold 2),
-	// so the memtables cost at most 64 MiB; with the 64 MiB cache and the Go
-	// heap a node loaded with 1M objects of 100 bytes stays well under 300 MB
-	// RSS (134 MB measured, see doc.go). A larger memtable buys little:
+	// so the memtables cost at most 64 MiB. A larger memtable buys little:
 	// our objects are small and keys are hashed, so flushes are not the
 	// bottleneck.
 	DefaultMemTableBytes = 32 << 20
+	// DefaultObjectCacheBytes is the object cache size: about 90k objects
+	// of 100-byte values.
+	DefaultObjectCacheBytes = 32 << 20
 	// DefaultMaxSiblings is the sibling cap (DESIGN §3).
 	DefaultMaxSiblings = 64
 	// DefaultSweepInterval is the period of the background sweep.
@@ -96,7 +97,8 @@ const (
 
 // Config configures an Engine. Build one with DefaultConfig and change what
 // you need; Open fills a zero FS, Durability, CacheBytes, MemTableBytes,
-// MaxSiblings, SweepBatch, Now and Logger with their defaults.
+// MaxSiblings, SweepBatch, Now and Logger with their defaults. A zero
+// ObjectCacheBytes disables the object cache.
 type Config struct {
 	// Dir is the data directory. Required.
 	Dir string
@@ -109,6 +111,15 @@ type Config struct {
 	CacheBytes int64
 	// MemTableBytes is the pebble memtable size in bytes; default 32 MiB.
 	MemTableBytes uint64
+	// ObjectCacheBytes bounds the object cache (cache.go): decoded objects
+	// of hot keys, and keys known to be missing, kept on the Go heap in
+	// front of pebble, so that a read of a hot key costs a map lookup.
+	// Every entry is charged its key, values, siblings and bookkeeping.
+	// DefaultConfig sets DefaultObjectCacheBytes (32 MiB); 0 disables the
+	// cache (every read goes to pebble). The block cache (CacheBytes) still
+	// holds the encoded objects either way; on a node short of memory,
+	// shrink that first, since the object cache is what reads hit.
+	ObjectCacheBytes int64
 	// MaxSiblings caps the siblings of every stored object (Update, Merge,
 	// PutHint): beyond it the oldest are folded by last-writer-wins
 	// (version.Object.Cap), counted in Stats and logged at most every
@@ -166,14 +177,15 @@ var ErrInvalidConfig = errors.New("engine: invalid config")
 // data in dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:            dir,
-		Durability:     DurabilityGroup,
-		CacheBytes:     DefaultCacheBytes,
-		MemTableBytes:  DefaultMemTableBytes,
-		MaxSiblings:    DefaultMaxSiblings,
-		SweepInterval:  DefaultSweepInterval,
-		SweepBatch:     DefaultSweepBatch,
-		TombstoneGrace: DefaultTombstoneGrace,
+		Dir:              dir,
+		Durability:       DurabilityGroup,
+		CacheBytes:       DefaultCacheBytes,
+		MemTableBytes:    DefaultMemTableBytes,
+		ObjectCacheBytes: DefaultObjectCacheBytes,
+		MaxSiblings:      DefaultMaxSiblings,
+		SweepInterval:    DefaultSweepInterval,
+		SweepBatch:       DefaultSweepBatch,
+		TombstoneGrace:   DefaultTombstoneGrace,
 	}
 }
 
@@ -226,6 +238,9 @@ func (c *Config) Validate() error {
 	// flush tiny files all the time.
 	if c.MemTableBytes != 0 && (c.MemTableBytes < 1<<20 || c.MemTableBytes >= 4<<30) {
 		bad("MemTableBytes %d out of range [1 MiB, 4 GiB)", c.MemTableBytes)
+	}
+	if c.ObjectCacheBytes < 0 {
+		bad("ObjectCacheBytes %d is negative", c.ObjectCacheBytes)
 	}
 	if c.MaxSiblings < 0 {
 		bad("MaxSiblings %d is negative", c.MaxSiblings)

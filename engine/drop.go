@@ -12,7 +12,7 @@ func (e *Engine) FlushAll() error {
 		return err
 	}
 	defer e.exit()
-	return e.deleteRange(dataLower, dataUpper, func() {
+	return e.deleteRange(dataLower, dataUpper, e.cache.clear, func() {
 		for p := range uint16(MaxPartitions) {
 			e.counts.resetPartition(p)
 		}
@@ -31,14 +31,18 @@ func (e *Engine) DropPartition(p uint16) error {
 	}
 	defer e.exit()
 	lower, upper := partitionBounds(p)
-	return e.deleteRange(lower, upper, func() { e.counts.resetPartition(p) })
+	return e.deleteRange(lower, upper, func() { e.cache.dropPartition(p) }, func() { e.counts.resetPartition(p) })
 }
 
 // deleteRange deletes [lower, upper) with every stripe held, so no
 // read-modify-write straddles the deletion and the counters, reset by
-// reset once the deletion is committed, stay exact.
-func (e *Engine) deleteRange(lower, upper []byte, reset func()) error {
+// reset once the deletion is committed, stay exact. uncache removes the
+// range's object cache entries before the deletion, so that no reader gets
+// a deleted object from the cache once pebble has deleted it; a reader that
+// misses waits for the stripes and reads pebble after the deletion.
+func (e *Engine) deleteRange(lower, upper []byte, uncache, reset func()) error {
 	return e.withAllStripes(durable, func() (pending, error) {
+		uncache()
 		b := e.db.NewBatch()
 		_ = b.DeleteRange(lower, upper, nil)
 		pd, err := e.apply(b, durable)

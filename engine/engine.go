@@ -71,6 +71,11 @@ type Engine struct {
 	// its own (doc.go, Durability). Unused in the other modes.
 	syncMu sync.Mutex
 
+	// cache holds decoded 'd' objects in front of pebble (cache.go); nil
+	// when Config.ObjectCacheBytes is 0. Its entries change only with the
+	// key's stripe held.
+	cache *objectCache
+
 	// counts are the per-partition live-key counters behind LiveKeys.
 	counts counters
 
@@ -121,6 +126,7 @@ func Open(cfg Config) (*Engine, error) {
 		hints:   make(map[nodeID]int64),
 		foldLog: rateLimited{interval: foldLogInterval},
 		drained: make(chan struct{}),
+		cache:   newObjectCache(cfg.ObjectCacheBytes),
 	}
 	cache := pebble.NewCache(cfg.CacheBytes)
 	// The database holds its own reference; ours goes when Open returns.

@@ -43,12 +43,16 @@ func parseTarget(s string) (nodeID, error) {
 
 func (id nodeID) String() string { return hex.EncodeToString(id[:]) }
 
-// dataKey returns 'd' | p | key.
+// dataKey returns 'd' | p | key, in a new slice of exactly that size.
 func dataKey(p uint16, key []byte) []byte {
-	k := make([]byte, 3, 3+len(key))
-	k[0] = prefixData
-	binary.BigEndian.PutUint16(k[1:], p)
-	return append(k, key...)
+	return appendDataKey(make([]byte, 0, 3+len(key)), p, key)
+}
+
+// appendDataKey appends 'd' | p | key to dst.
+func appendDataKey(dst []byte, p uint16, key []byte) []byte {
+	dst = append(dst, prefixData)
+	dst = binary.BigEndian.AppendUint16(dst, p)
+	return append(dst, key...)
 }
 
 // splitDataKey returns the partition and user key of a 'd' key. The

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/dynago/dynago/version"
 )
 
@@ -28,7 +29,10 @@ type MergeResult struct {
 //
 // It holds the stripes of all the items' keys while it reads and commits,
 // so callers pass bounded slices (hundreds to a few thousand items), not a
-// whole partition at once.
+// whole partition at once. It reads from the object cache and updates the
+// entries it finds there, but caches no new key: its items are mostly
+// cold (transfers, repairs), and must not evict the hot set. Results may
+// be shared (see Get).
 func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 	for i := range items {
 		if err := checkPartition(items[i].P); err != nil {
@@ -51,6 +55,7 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 	type keyState struct {
 		p         uint16
 		key, k    []byte
+		h         uint64 // xxhash of k
 		orig, cur version.Object
 		dirty     bool
 	}
@@ -62,17 +67,17 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		k := dataKey(it.P, it.Key)
 		st := keys[string(k)]
 		if st == nil {
-			st = &keyState{p: it.P, key: it.Key, k: k}
+			st = &keyState{p: it.P, key: it.Key, k: k, h: xxhash.Sum64(k)}
 			keys[string(k)] = st
 			order = append(order, st)
-			stripes = append(stripes, stripeOf(k))
+			stripes = append(stripes, int(st.h&(numStripes-1)))
 		}
 		of[i] = st
 	}
 	results := make([]MergeResult, len(items))
 	err := e.withStripes(stripes, durable, func() (pending, error) {
 		for _, st := range order {
-			o, _, err := e.read(st.k)
+			o, _, _, err := e.readData(st.h, st.k, st.k)
 			if err != nil {
 				return pending{}, err
 			}
@@ -90,6 +95,7 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		for _, st := range order {
 			if st.dirty {
 				setObject(b, st.k, st.cur)
+				e.cache.invalidate(st.h, st.k)
 			}
 		}
 		if b.Empty() {
@@ -102,6 +108,7 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		}
 		for _, st := range order {
 			if st.dirty {
+				e.cache.store(st.h, st.k, st.k, st.cur, false, false)
 				e.changed(st.p, st.key, st.orig, st.cur)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynago/dynago/version"
 )
@@ -13,17 +14,70 @@ import (
 // the zero Object and no error. An object that cannot be decoded is
 // ErrCorrupt. Get may return a write whose fsync is still in flight (see
 // commit.go).
+//
+// The object may be shared with other callers and with the object cache
+// (cache.go): the caller must treat it as read-only. It must not modify
+// its siblings, values or VV in place, and must not append to its slices
+// expecting to own them (they are clipped, so an append copies). Package
+// version's functions all honour this: they build new objects.
 func (e *Engine) Get(p uint16, key []byte) (version.Object, error) {
 	if err := e.enterPartition(p); err != nil {
 		return version.Object{}, err
 	}
 	defer e.exit()
-	o, _, err := e.read(dataKey(p, key))
+	if e.cache == nil {
+		o, _, err := e.read(dataKey(p, key))
+		return o, err
+	}
+	// The hit path builds the key on the stack: a hot GET allocates
+	// nothing.
+	var buf [64]byte
+	k := appendDataKey(buf[:0], p, key)
+	h := xxhash.Sum64(k)
+	if o, ok := e.cache.get(h, k); ok {
+		return o, nil
+	}
+	return e.getMiss(h, dataKey(p, key))
+}
+
+// getMiss reads pebble key k (hash h) with its stripe held and fills the
+// cache, so that no write of k can come between the read and the fill.
+func (e *Engine) getMiss(h uint64, k []byte) (version.Object, error) {
+	mu := e.stripe(h)
+	mu.Lock()
+	defer mu.Unlock()
+	// Another reader, or a writer, may have filled the entry meanwhile.
+	if o, ok := e.cache.lookup(h, k); ok {
+		return o, nil
+	}
+	o, _, err := e.read(k)
+	if err == nil {
+		e.cache.store(h, k, k, o, true, true)
+	}
 	return o, err
 }
 
-// read returns the object stored at pebble key k and whether there is one.
-// The object shares no memory with pebble.
+// readData returns the object stored at 'd' key k (hash h), from the cache
+// if it holds k (hit), else from pebble. The caller holds k's stripe, so
+// the two agree. It does not fill the cache: callers that will write k
+// next would only replace the entry.
+//
+// k may be in the caller's stack buffer: pebble keeps the key it is asked
+// for, so a miss reads with kh, a heap copy of k, made here if kh is nil,
+// and returned for the cache entry that may follow.
+func (e *Engine) readData(h uint64, k, kh []byte) (o version.Object, hit bool, _ []byte, err error) {
+	if o, ok := e.cache.get(h, k); ok {
+		return o, true, kh, nil
+	}
+	if kh == nil {
+		kh = bytes.Clone(k)
+	}
+	o, _, err = e.read(kh)
+	return o, false, kh, err
+}
+
+// read returns the object stored in pebble at key k and whether there is
+// one. The object shares no memory with pebble.
 func (e *Engine) read(k []byte) (version.Object, bool, error) {
 	v, closer, err := e.db.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {

@@ -63,6 +63,15 @@ type Stats struct {
 	// CorruptObjects counts stored objects found undecodable.
 	CorruptObjects int64
 
+	// ObjectCacheHits and ObjectCacheMisses count object cache lookups
+	// (Get, and the reads of Update, Merge, MergeMany and the sweep's
+	// writes); ObjectCacheEvictions entries evicted to stay within the
+	// budget. ObjectCacheBytes is what the entries are charged, out of
+	// ObjectCacheCapacity (Config.ObjectCacheBytes); ObjectCacheEntries
+	// counts them, missing keys included. All zero when the cache is off.
+	ObjectCacheHits, ObjectCacheMisses, ObjectCacheEvictions  int64
+	ObjectCacheBytes, ObjectCacheCapacity, ObjectCacheEntries int64
+
 	// DiskUsageBytes is pebble's estimate of its files' size on disk.
 	DiskUsageBytes uint64
 	// BlockCacheBytes is the block cache in use, out of BlockCacheCapacity;
@@ -103,6 +112,9 @@ func (e *Engine) Stats() Stats {
 		CorruptObjects:     c.corrupt.Load(),
 		BlockCacheCapacity: e.cfg.CacheBytes,
 	}
+	cs := e.cache.stats()
+	s.ObjectCacheHits, s.ObjectCacheMisses, s.ObjectCacheEvictions = cs.hits, cs.misses, cs.evictions
+	s.ObjectCacheBytes, s.ObjectCacheCapacity, s.ObjectCacheEntries = cs.bytes, cs.capacity, cs.entries
 	s.HintsPending, s.HintTargets = e.hintTotals()
 	if e.enter() != nil {
 		return s

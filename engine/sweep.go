@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/dynago/dynago/version"
 )
 
@@ -133,16 +134,17 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 		return false, nil
 	}
 	k := dataKey(c.p, c.key)
+	h := xxhash.Sum64(k)
 	reaped := false
-	err := e.withKeyLock(k, background, func() (pending, error) {
-		cur, found, err := e.read(k)
-		if err != nil || !found {
+	err := e.withStripe(h, background, func() (pending, error) {
+		cur, _, _, err := e.readData(h, k, k)
+		if err != nil || cur.IsZero() {
 			return pending{}, err
 		}
 		if now, _ := cur.Compact(nowMs); !sameObject(now, c.dead) {
 			return pending{}, nil // written since MayReap saw it
 		}
-		pd, err := e.put(k, version.Object{}, background)
+		pd, err := e.commitData(h, k, k, version.Object{}, background, false, true)
 		if err != nil {
 			return pending{}, err
 		}
@@ -158,16 +160,18 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 // still has any.
 func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
 	k := dataKey(p, key)
-	return e.withKeyLock(k, background, func() (pending, error) {
-		cur, found, err := e.read(k)
-		if err != nil || !found {
+	h := xxhash.Sum64(k)
+	return e.withStripe(h, background, func() (pending, error) {
+		cur, _, _, err := e.readData(h, k, k)
+		if err != nil || cur.IsZero() {
 			return pending{}, err
 		}
 		next, changed := cur.Compact(nowMs)
 		if !changed {
 			return pending{}, nil
 		}
-		pd, err := e.put(k, next, background)
+		// next holds cur's values: owned by the engine, like cur.
+		pd, err := e.commitData(h, k, k, next, background, false, true)
 		if err != nil {
 			return pending{}, err
 		}

@@ -1,6 +1,9 @@
 package engine
 
 import (
+	"sync"
+
+	"github.com/cespare/xxhash/v2"
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/dynago/dynago/version"
 )
@@ -15,17 +18,24 @@ import (
 // returns cur. An error from fn aborts and is returned as is.
 //
 // fn must be quick and must not call the Engine: it holds a stripe shared
-// with other keys.
+// with other keys. cur may be shared with other callers (see Get): fn must
+// not modify it, only build next from it, as package version's functions
+// do. The returned object may be shared in the same way.
 func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next version.Object, write bool, err error)) (version.Object, error) {
 	if err := e.enterPartition(p); err != nil {
 		return version.Object{}, err
 	}
 	defer e.exit()
-	k := dataKey(p, key)
+	// The key is built on the stack: pebble's batch copies it, and only a
+	// miss (pebble keeps the key it reads) or a new cache entry needs it on
+	// the heap (readData).
+	var buf [64]byte
+	k := appendDataKey(buf[:0], p, key)
+	h := xxhash.Sum64(k)
 	var out version.Object
 	wrote := false
-	err := e.withKeyLock(k, durable, func() (pending, error) {
-		cur, _, err := e.read(k)
+	err := e.withStripe(h, durable, func() (pending, error) {
+		cur, hit, kh, err := e.readData(h, k, nil)
 		if err != nil {
 			return pending{}, err
 		}
@@ -35,13 +45,16 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 		}
 		if !write {
 			out = cur
+			if !hit {
+				e.cache.store(h, k, kh, cur, true, true)
+			}
 			return pending{}, nil
 		}
 		if err := validate(next); err != nil {
 			return pending{}, err
 		}
 		out, wrote = e.capObject(key, next), true
-		return e.writeData(p, key, k, cur, out)
+		return e.writeData(p, key, h, k, kh, cur, out, true)
 	})
 	if err != nil {
 		return version.Object{}, err
@@ -56,7 +69,8 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 // object with sync): it stores version.Merge(cur, in), capped, if that
 // differs from cur, durably per Config.Durability when it returns. It
 // returns the merged object (cur when unchanged) and whether it changed.
-// Merging the same object twice changes nothing the second time.
+// Merging the same object twice changes nothing the second time. The
+// returned object may be shared (see Get); in is not kept.
 func (e *Engine) Merge(p uint16, key []byte, in version.Object) (merged version.Object, changed bool, err error) {
 	if err := validate(in); err != nil {
 		return version.Object{}, false, err
@@ -65,17 +79,22 @@ func (e *Engine) Merge(p uint16, key []byte, in version.Object) (merged version.
 		return version.Object{}, false, err
 	}
 	defer e.exit()
-	k := dataKey(p, key)
-	err = e.withKeyLock(k, durable, func() (pending, error) {
-		cur, _, err := e.read(k)
+	var buf [64]byte // as in Update
+	k := appendDataKey(buf[:0], p, key)
+	h := xxhash.Sum64(k)
+	err = e.withStripe(h, durable, func() (pending, error) {
+		cur, hit, kh, err := e.readData(h, k, nil)
 		if err != nil {
 			return pending{}, err
 		}
 		merged, changed = e.mergeObject(key, cur, in)
 		if !changed {
+			if !hit {
+				e.cache.store(h, k, kh, cur, true, true)
+			}
 			return pending{}, nil
 		}
-		return e.writeData(p, key, k, cur, merged)
+		return e.writeData(p, key, h, k, kh, cur, merged, true)
 	})
 	if err != nil {
 		return version.Object{}, false, err
@@ -102,14 +121,32 @@ func (e *Engine) countMerge(changed bool) {
 	}
 }
 
-// writeData commits next in place of cur for key k = dataKey(p, key), with
-// k's stripe held, and accounts for the change: counters, OnChange.
-func (e *Engine) writeData(p uint16, key, k []byte, cur, next version.Object) (pending, error) {
-	pd, err := e.put(k, next, durable)
+// writeData commits next in place of cur for key k = dataKey(p, key) (hash
+// h; kh a heap copy or nil, see objectCache.store), with k's stripe held,
+// and accounts for the change: object cache, counters, OnChange. insert
+// says whether to cache an uncached key (single-key writes) or only update
+// its entry (bulk writes). next may share memory with the caller: the
+// cache copies it.
+func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, cur, next version.Object, insert bool) (pending, error) {
+	pd, err := e.commitData(h, k, kh, next, durable, insert, false)
 	if err != nil {
 		return pending{}, err
 	}
 	e.changed(p, key, cur, next)
+	return pd, nil
+}
+
+// commitData commits o at 'd' key k (hash h) with k's stripe held and keeps
+// the object cache in step: the entry goes stale before the commit and
+// gets o after it (cache.go, Consistency). insert and owned are the
+// cache's, and so is kh (objectCache.store).
+func (e *Engine) commitData(h uint64, k, kh []byte, o version.Object, m writeMode, insert, owned bool) (pending, error) {
+	e.cache.invalidate(h, k)
+	pd, err := e.put(k, o, m)
+	if err != nil {
+		return pending{}, err
+	}
+	e.cache.store(h, k, kh, o, insert, owned)
 	return pd, nil
 }
 
@@ -131,10 +168,24 @@ func (e *Engine) put(k []byte, o version.Object, m writeMode) (pending, error) {
 }
 
 // setObject adds the write of o at k to b; the zero Object is a delete.
+// The object is encoded into a pooled buffer, which the batch copies.
 func setObject(b *pebble.Batch, k []byte, o version.Object) {
 	if o.IsZero() {
 		_ = b.Delete(k, nil)
 		return
 	}
-	_ = b.Set(k, version.AppendObject(make([]byte, 0, o.EncodedSize()), o), nil)
+	buf := encodeBufs.Get().(*[]byte)
+	*buf = version.AppendObject((*buf)[:0], o)
+	_ = b.Set(k, *buf, nil)
+	if cap(*buf) <= maxPooledEncodeBuf {
+		encodeBufs.Put(buf)
+	}
 }
+
+// encodeBufs recycles setObject's encoding buffers (a pointer to a slice,
+// so that Put does not allocate).
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledEncodeBuf bounds the buffers kept in encodeBufs: one large
+// object must not pin a large buffer per P.
+const maxPooledEncodeBuf = 64 << 10
