@@ -69,7 +69,8 @@ func TestScale1M(t *testing.T) {
 		t.Fatalf("LiveKeys after reopen = %d, want %d", keys, objects)
 	}
 	// Touch every object once more (a full scan, as anti-entropy does) and
-	// read a spread of keys, to fill the cache to its size.
+	// read a third of the keys, which fills the block cache and the object
+	// cache (~90k objects) to their sizes and keeps the latter evicting.
 	start = time.Now()
 	for p := range uint16(partitions) {
 		if err := e.Scan(p, nil, func([]byte, version.Object) bool { return true }); err != nil {
@@ -77,15 +78,19 @@ func TestScale1M(t *testing.T) {
 		}
 	}
 	scanTime := time.Since(start)
-	for i := 0; i < objects; i += 97 {
+	for i := 0; i < objects; i += 3 {
 		if _, err := e.Get(uint16(i%partitions), fmt.Appendf(nil, "key:%08d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s := e.Stats()
-	t.Logf("Open of %d objects (counting scan included): %s; full scan %s; RSS %d MB; disk %d MB; block cache %d MB; memtables %d MB",
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	t.Logf("Open of %d objects (counting scan included): %s; full scan %s; RSS %d MB; disk %d MB; block cache %d MB; memtables %d MB; "+
+		"object cache %d MB in %d entries (%d evictions); Go heap in use %d MB, from the OS %d MB",
 		objects, openTime.Round(time.Millisecond), scanTime.Round(time.Millisecond), rssMB(t),
-		s.DiskUsageBytes>>20, s.BlockCacheBytes>>20, s.MemTableBytes>>20)
+		s.DiskUsageBytes>>20, s.BlockCacheBytes>>20, s.MemTableBytes>>20,
+		s.ObjectCacheBytes>>20, s.ObjectCacheEntries, s.ObjectCacheEvictions, m.HeapInuse>>20, m.HeapSys>>20)
 }
 
 // rssMB reads the resident set size of this process.
