@@ -75,6 +75,12 @@ func engineFields(s engine.Stats) []resp.InfoField {
 		field("block_cache_bytes", s.BlockCacheBytes),
 		field("block_cache_capacity", s.BlockCacheCapacity),
 		field("memtable_bytes", s.MemTableBytes),
+		field("object_cache_hits", s.ObjectCacheHits),
+		field("object_cache_misses", s.ObjectCacheMisses),
+		field("object_cache_evictions", s.ObjectCacheEvictions),
+		field("object_cache_bytes", s.ObjectCacheBytes),
+		field("object_cache_capacity", s.ObjectCacheCapacity),
+		field("object_cache_entries", s.ObjectCacheEntries),
 		field("read_amplification", s.ReadAmplification),
 	}
 }

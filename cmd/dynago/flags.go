@@ -74,6 +74,7 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	fs.DurationVar(&cfg.Cluster.ProbeInterval, "probe-interval", 0, "failure detector probe interval (default 1s; a dead node is declared after a few missed probes)")
 	fs.DurationVar(&cfg.Cluster.PushPullInterval, "push-pull-interval", 0, "how often the ring is exchanged with a random node (default 10s)")
 	fs.Int64Var(&cfg.Engine.CacheBytes, "cache-bytes", cfg.Engine.CacheBytes, "pebble block cache size in bytes")
+	fs.Int64Var(&cfg.Engine.ObjectCacheBytes, "object-cache-bytes", cfg.Engine.ObjectCacheBytes, "in-memory cache of decoded objects in front of pebble, in bytes (0: off)")
 	fs.Uint64Var(&cfg.Engine.MemTableBytes, "memtable-bytes", cfg.Engine.MemTableBytes, "pebble memtable size in bytes")
 	fs.DurationVar(&cfg.Engine.TombstoneGrace, "tombstone-grace", cfg.Engine.TombstoneGrace, "how long deleted and expired keys are kept before they may be reaped")
 
