@@ -330,7 +330,8 @@ func (c *Cluster) Others(except ...*Proc) []*Proc {
 
 // WaitRing waits until every node of the cluster runs and reports the same
 // ring epoch, ring_members equal to the cluster size, every member valid
-// and alive, and no pending partition transfer.
+// and alive (members removed from the ring stay listed as such and are
+// skipped), and no pending partition transfer.
 func (c *Cluster) WaitRing(timeout time.Duration) {
 	c.t.Helper()
 	c.Eventually(timeout, fmt.Sprintf("a ring of %d live members on every node", len(c.Nodes)), func() (bool, string) {
@@ -353,6 +354,9 @@ func (c *Cluster) WaitRing(timeout time.Duration) {
 				return false, fmt.Sprintf("%s has partitions_pending:%s", c.Name(p), info["partitions_pending"])
 			}
 			for _, m := range Members(info) {
+				if m.State == "removed" {
+					continue // a tombstone of a node that left or was forgotten
+				}
 				if !m.Alive || m.State != "valid" {
 					return false, fmt.Sprintf("%s sees %+v", c.Name(p), m)
 				}
@@ -414,7 +418,8 @@ type LocalCopy struct {
 	Partition int
 	Replica   bool     // the node is one of the key's home replicas
 	Context   string   // the copy's version vector as a context token
-	Values    []string // live sibling values, sorted (tombstones left out)
+	Values    []string // sibling values, sorted (tombstones left out, expired values kept)
+	Live      []string // the values of Values that have not expired (by the test's clock)
 	Siblings  int      // all siblings, tombstones included
 	Hints     map[string][]string
 }
@@ -455,6 +460,7 @@ func parseLocal(v any) (LocalCopy, error) {
 	if err != nil {
 		return LocalCopy{}, err
 	}
+	lc.Live = liveValues(m["siblings"], time.Now().UnixMilli())
 	hints, err := asMap(m["hints"])
 	if err != nil {
 		return LocalCopy{}, fmt.Errorf("DYNAGO LOCAL hints: %v", err)
@@ -490,6 +496,25 @@ func siblingValues(v any) ([]string, int, error) {
 	}
 	sort.Strings(vals)
 	return vals, len(arr), nil
+}
+
+// liveValues are the values of the siblings (already checked by
+// siblingValues) that are neither tombstones nor expired at nowMs, sorted.
+func liveValues(v any, nowMs int64) []string {
+	arr, _ := v.([]any)
+	var vals []string
+	for _, s := range arr {
+		sm, _ := asMap(s)
+		tomb, _ := sm["tombstone"].(int64)
+		exp, _ := sm["expiry"].(int64)
+		if tomb == 1 || (exp != 0 && exp <= nowMs) {
+			continue
+		}
+		val, _ := sm["value"].(string)
+		vals = append(vals, val)
+	}
+	sort.Strings(vals)
+	return vals
 }
 
 // asMap turns a map reply (RESP3) or a flat key-value array (RESP2) into a

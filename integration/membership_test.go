@@ -8,10 +8,13 @@ package integration
 // replicas on its home replicas (DYNAGO LOCAL on every node).
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -90,7 +93,7 @@ func TestJoinFourthNodeUnderWriter(t *testing.T) {
 	c := NewCluster(t, 3, membershipFlags...)
 	old := slices.Clone(c.Nodes)
 	preload := loadKeys(c, "join", 4000)
-	w := startWriter(c, "joinw", old, 2)
+	w := startWriter(c, "joinw", old, 2, 0)
 	w.WaitAcked(c, 300, 20*time.Second)
 
 	keysBefore := len(preload) + w.Acked.Len()
@@ -132,4 +135,154 @@ func TestJoinFourthNodeUnderWriter(t *testing.T) {
 	t.Logf("join 3->4: the old nodes handed off %d keys (%d bytes) and deleted them; the last copy was gone %v after INFO said the transfers were done",
 		oldOut.keysOut, oldOut.bytesOut, handoff.Round(time.Millisecond))
 	c.CheckAcked(acked, newcomer, old[0])
+}
+
+// waitLeft waits until no member lists the node with id any more, other
+// than as removed: not in INFO cluster, not in CLUSTER NODES.
+func waitLeft(c *Cluster, id string, timeout time.Duration) {
+	c.t.Helper()
+	c.Eventually(timeout, fmt.Sprintf("node %s out of the ring on every member", id[:8]), func() (bool, string) {
+		for _, p := range c.Nodes {
+			info, err := c.Info(p, "cluster")
+			if err != nil {
+				return false, fmt.Sprintf("%s: INFO cluster: %v", c.Name(p), err)
+			}
+			for _, m := range Members(info) {
+				if m.ID == id && m.State != "removed" {
+					return false, fmt.Sprintf("%s sees %+v", c.Name(p), m)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			nodes, err := c.Admin(p).ClusterNodes(ctx).Result()
+			cancel()
+			if err != nil || strings.Contains(nodes, id) {
+				return false, fmt.Sprintf("CLUSTER NODES on %s: %v\n%s", c.Name(p), err, nodes)
+			}
+		}
+		return true, ""
+	})
+}
+
+// 3a. DYNAGO LEAVE on one node of four holding data: it hands every
+// partition to its new owners and removes itself from the ring (no member
+// lists it, but as removed); by then its own copies must be gone, so that
+// it can be stopped and its data directory deleted. It is stopped at once.
+// Then every key has 3 replicas, each on one of its home replicas.
+func TestLeaveHandsOffAndLeaves(t *testing.T) {
+	c := NewCluster(t, 4, membershipFlags...)
+	acked := loadKeys(c, "leave", 3000)
+	leaver := c.Nodes[1]
+	keys := slices.Sorted(maps.Keys(acked))
+	if held := leaveAndStop(c, leaver, keys); held > 0 {
+		// Not fatal: the checks below show what stopping it cost.
+		t.Errorf("%s left the ring (and logged that it can be stopped) while it still held %d keys it had to hand off", c.Name(leaver), held)
+	}
+	watchTransfers(c, "leave 4->3", 30*time.Second)
+	c.WaitReplicas(acked, 3, 45*time.Second)
+	c.CheckAcked(acked, c.Nodes[0])
+}
+
+// 3b. kill -9 one node of four, then CLUSTER FORGET its id at another
+// node: its partitions are re-claimed at once and their new home replicas
+// stream them from the survivors, so every key has 3 replicas again, each
+// on one of its home replicas.
+func TestForgetKilledNodeRebuildsReplicas(t *testing.T) {
+	c := NewCluster(t, 4, membershipFlags...)
+	acked := loadKeys(c, "forget", 3000)
+	victim := c.Nodes[2]
+	id := c.NodeID(victim)
+	victim.Kill()
+	c.WaitAlive(15*time.Second, victim, false, c.Others(victim)...)
+	c.Drop(victim)
+	streamed := c.InfoInt("transfers", "keys_streamed_in", c.Nodes...)
+
+	start := time.Now()
+	if err := c.Admin(c.Nodes[0]).ClusterForget(context.Background(), id).Err(); err != nil {
+		c.Fatalf("CLUSTER FORGET %s at %s: %v", id, c.Name(c.Nodes[0]), err)
+	}
+	waitLeft(c, id, 15*time.Second)
+	watchTransfers(c, "forget 4->3", 45*time.Second)
+	c.WaitReplicas(acked, 3, 45*time.Second)
+	t.Logf("every key had 3 replicas again %v after CLUSTER FORGET; the survivors streamed in %d keys",
+		time.Since(start).Round(time.Millisecond), c.InfoInt("transfers", "keys_streamed_in", c.Nodes...)-streamed)
+	c.CheckAcked(acked, c.Nodes[0])
+}
+
+// leaveAndStop is the operator's leave: DYNAGO LEAVE on p, watch INFO
+// cluster until no member lists p, then stop it. It logs how long each step
+// took, and returns how many of keys p still held (DYNAGO LOCAL) when it
+// was out of the ring.
+func leaveAndStop(c *Cluster, p *Proc, keys []string) int {
+	c.t.Helper()
+	id := c.NodeID(p)
+	start := time.Now()
+	if err := c.Admin(p).Do(context.Background(), "DYNAGO", "LEAVE").Err(); err != nil {
+		c.Fatalf("DYNAGO LEAVE on %s: %v", c.Name(p), err)
+	}
+	c.Drop(p)
+	waitLeft(c, id, 60*time.Second)
+	left := time.Since(start)
+	held := 0
+	for _, lc := range c.MustLocalMany(p, keys) {
+		if lc.Siblings > 0 {
+			held++
+		}
+	}
+	handed := c.InfoInt("transfers", "keys_handed_off", p)
+	stopping := time.Now()
+	p.Signal(syscall.SIGTERM)
+	if err := p.Wait(stopTimeout); err != nil {
+		// The operator loses patience: kill -9. What follows checks that
+		// nothing is lost even so.
+		c.t.Errorf("%s, out of the ring, did not exit within %v of SIGTERM (%v); killed", c.Name(p), stopTimeout, err)
+		p.Kill()
+	}
+	c.t.Logf("%s left the ring %v after DYNAGO LEAVE, having handed off %d keys (%d of the %d keys checked still on it); it stopped %v after SIGTERM",
+		c.Name(p), left.Round(time.Millisecond), handed, held, len(keys), time.Since(stopping).Round(time.Millisecond))
+	return held
+}
+
+// stopTimeout is how long a node may take to exit after SIGTERM: finish
+// in-flight requests, flush (DESIGN §8).
+const stopTimeout = 10 * time.Second
+
+// Done when (issue 4): a loaded cluster grows from 3 to 5 nodes and
+// shrinks back to 3 with one command per node (dynago --join for each new
+// node, DYNAGO LEAVE on each leaving one), under a steady writer through
+// the three nodes that stay, watched through INFO cluster and transfers.
+// No write fails, none acknowledged is lost, and every key ends with 3
+// replicas, on its home replicas only.
+func TestGrowThreeToFiveAndBackUnderWriter(t *testing.T) {
+	c := NewCluster(t, 3, membershipFlags...)
+	base := slices.Clone(c.Nodes)
+	preload := loadKeys(c, "grow", 3000)
+	keys := slices.Sorted(maps.Keys(preload))
+	w := startWriter(c, "groww", base, 2, 150)
+	w.WaitAcked(c, 200, 20*time.Second)
+
+	var added []*Proc
+	for size := 4; size <= 5; size++ {
+		p := c.Add()
+		p.Start()
+		added = append(added, p)
+		watchTransfers(c, fmt.Sprintf("join %d->%d", size-1, size), 45*time.Second)
+		w.WaitAcked(c, 100, 20*time.Second)
+	}
+	sameClusterNodes(t, c)
+	for _, p := range added {
+		t.Logf("%s streamed in %d keys (%d bytes)", c.Name(p), c.InfoInt("transfers", "keys_streamed_in", p), c.InfoInt("transfers", "bytes_streamed_in", p))
+	}
+
+	for i := len(added) - 1; i >= 0; i-- {
+		leaveAndStop(c, added[i], keys) // what it still held is TestLeaveHandsOffAndLeaves's concern
+		watchTransfers(c, fmt.Sprintf("leave %d->%d", len(c.Nodes)+1, len(c.Nodes)), 45*time.Second)
+		w.WaitAcked(c, 100, 20*time.Second)
+	}
+	w.Stop()
+	w.CheckNoFailures(c, "while the cluster grew to 5 nodes and shrank back to 3")
+	sameClusterNodes(t, c)
+	acked := merged(preload, w.Acked.Snapshot())
+	t.Logf("%d writes acknowledged during the changes (%d attempted), 0 failed", w.Acked.Len(), w.attempts.Load())
+	c.WaitReplicas(acked, 3, 60*time.Second)
+	c.CheckAcked(acked, c.Nodes[0])
 }

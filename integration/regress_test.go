@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,5 +144,41 @@ func TestTransfersInfoShowsHandOff(t *testing.T) {
 	t.Logf("%d samples saw keys_handed_off grow on an old node; %d of them showed partitions_to_hand_off > 0", growing, shown)
 	if growing >= 3 && shown == 0 {
 		c.Fatalf("INFO transfers said partitions_to_hand_off:0 in all %d samples in which a node was handing keys off", growing)
+	}
+}
+
+// A node handing off its data must stop promptly on SIGTERM (DESIGN §8:
+// stop accepting, finish in-flight requests, flush): a transfer abandoned
+// by a stop resumes after the next start (coordinator/transfer.go), so
+// nothing is gained by finishing it first.
+//
+// The bug: Node.Shutdown closes the transfers before the coordinator, and
+// Transfers.Close waits for the running step, whose context (the
+// coordinator's) is cancelled only afterwards; a step hands off every
+// partition that moved away, key by key, so SIGTERM waits for the whole
+// hand-off. Here node4 (--transfer-rate 100: its hand-off of ~1500 keys
+// takes ~15 s) gets DYNAGO LEAVE, then SIGTERM once it hands off; under a
+// steady writer (TestGrowThreeToFiveAndBackUnderWriter without its rate
+// limit) the same took 28 s and more than 60 s.
+func TestSigtermDuringHandOffIsPrompt(t *testing.T) {
+	c := PrepareCluster(t, 4, membershipFlags...)
+	slow := c.Nodes[3]
+	slow.Args = append(slow.Args, "--transfer-rate", "100")
+	c.Start()
+	loadKeys(c, "stop", 2000)
+	if err := c.Admin(slow).Do(context.Background(), "DYNAGO", "LEAVE").Err(); err != nil {
+		c.Fatalf("DYNAGO LEAVE on %s: %v", c.Name(slow), err)
+	}
+	c.Eventually(30*time.Second, "node4 to hand keys off", func() (bool, string) {
+		n := c.InfoInt("transfers", "keys_handed_off", slow)
+		return n > 0, fmt.Sprintf("keys_handed_off:%d", n)
+	})
+	start := time.Now()
+	slow.Signal(syscall.SIGTERM)
+	err := slow.Wait(60 * time.Second)
+	took := time.Since(start)
+	t.Logf("node4 exited %v after SIGTERM (%v)", took.Round(time.Millisecond), err)
+	if err != nil || took > stopTimeout {
+		c.Fatalf("node4, handing off, exited %v after SIGTERM (%v); want within %v", took.Round(time.Millisecond), err, stopTimeout)
 	}
 }

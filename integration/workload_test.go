@@ -77,9 +77,14 @@ type steadyWriter struct {
 }
 
 // startWriter starts workers goroutines per node, each with its own
-// connection; Stop ends them (also at test end).
-func startWriter(c *Cluster, prefix string, nodes []*Proc, workers int) *steadyWriter {
+// connection, writing rate keys per second in all (0: as fast as they
+// can); Stop ends them (also at test end).
+func startWriter(c *Cluster, prefix string, nodes []*Proc, workers, rate int) *steadyWriter {
 	w := &steadyWriter{Acked: NewAcked(), stop: make(chan struct{})}
+	var every time.Duration // between two writes of one worker
+	if rate > 0 {
+		every = time.Second * time.Duration(len(nodes)*workers) / time.Duration(rate)
+	}
 	for _, p := range nodes {
 		name := c.Name(p)
 		cl := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, PoolSize: workers,
@@ -88,11 +93,24 @@ func startWriter(c *Cluster, prefix string, nodes []*Proc, workers int) *steadyW
 			w.wg.Add(1)
 			go func() {
 				defer w.wg.Done()
+				var tick <-chan time.Time
+				if every > 0 {
+					t := time.NewTicker(every)
+					defer t.Stop()
+					tick = t.C
+				}
 				for i := 0; ; i++ {
 					select {
 					case <-w.stop:
 						return
 					default:
+					}
+					if tick != nil {
+						select {
+						case <-w.stop:
+							return
+						case <-tick:
+						}
 					}
 					k, v := fmt.Sprintf("%s:%s:%d:%d", prefix, name, g, i), fmt.Sprintf("w%d", i)
 					w.attempts.Add(1)
