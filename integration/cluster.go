@@ -104,9 +104,14 @@ func (c *Cluster) Add(args ...string) *Proc {
 	if seed == "" {
 		c.Fatalf("Add: no member of the cluster runs")
 	}
+	return c.AddAlone(append(args, "--join", seed)...)
+}
+
+// AddAlone is Add without --join: the node starts as a cluster of its own
+// until it is met (CLUSTER MEET).
+func (c *Cluster) AddAlone(args ...string) *Proc {
 	p := c.newNode()
 	p.Args = append(append(append([]string{"--name", c.names[p]}, ClusterDefaults...), c.args...), args...)
-	p.Args = append(p.Args, "--join", seed)
 	return p
 }
 

@@ -156,14 +156,16 @@ func TestTransfersInfoShowsHandOff(t *testing.T) {
 // Transfers.Close waits for the running step, whose context (the
 // coordinator's) is cancelled only afterwards; a step hands off every
 // partition that moved away, key by key, so SIGTERM waits for the whole
-// hand-off. Here node4 (--transfer-rate 100: its hand-off of ~1500 keys
-// takes ~15 s) gets DYNAGO LEAVE, then SIGTERM once it hands off; under a
-// steady writer (TestGrowThreeToFiveAndBackUnderWriter without its rate
-// limit) the same took 28 s and more than 60 s.
+// hand-off. Here node4 (--transfer-rate 20: its hand-off of ~1500 keys
+// would take over a minute; a step that starts after the first of the
+// three commits hands off about a third of it) gets DYNAGO LEAVE, then
+// SIGTERM once it hands off. Under a steady writer
+// (TestGrowThreeToFiveAndBackUnderWriter without its rate limit) the same
+// took 28 s and more than 60 s at the default rate.
 func TestSigtermDuringHandOffIsPrompt(t *testing.T) {
 	c := PrepareCluster(t, 4, membershipFlags...)
 	slow := c.Nodes[3]
-	slow.Args = append(slow.Args, "--transfer-rate", "100")
+	slow.Args = append(slow.Args, "--transfer-rate", "20")
 	c.Start()
 	loadKeys(c, "stop", 2000)
 	if err := c.Admin(slow).Do(context.Background(), "DYNAGO", "LEAVE").Err(); err != nil {
@@ -175,10 +177,8 @@ func TestSigtermDuringHandOffIsPrompt(t *testing.T) {
 	})
 	start := time.Now()
 	slow.Signal(syscall.SIGTERM)
-	err := slow.Wait(60 * time.Second)
-	took := time.Since(start)
-	t.Logf("node4 exited %v after SIGTERM (%v)", took.Round(time.Millisecond), err)
-	if err != nil || took > stopTimeout {
-		c.Fatalf("node4, handing off, exited %v after SIGTERM (%v); want within %v", took.Round(time.Millisecond), err, stopTimeout)
+	if err := slow.Wait(stopTimeout); err != nil {
+		c.Fatalf("node4, handing off, had not exited %v after SIGTERM: %v", time.Since(start).Round(time.Millisecond), err)
 	}
+	t.Logf("node4 exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
 }
