@@ -169,18 +169,17 @@ func waitLeft(c *Cluster, id string, timeout time.Duration) {
 
 // 3a. DYNAGO LEAVE on one node of four holding data: it hands every
 // partition to its new owners and removes itself from the ring (no member
-// lists it, but as removed); by then its own copies must be gone, so that
-// it can be stopped and its data directory deleted. It is stopped at once.
-// Then every key has 3 replicas, each on one of its home replicas.
+// lists it, but as removed); then it is stopped at once, as the README
+// says. Every key has 3 replicas, each on one of its home replicas. (That
+// the node must not leave the ring before its own copies are gone is
+// TestLeaveHandsOffBeforeLeavingTheRing: here it happens in some runs and
+// is only logged.)
 func TestLeaveHandsOffAndLeaves(t *testing.T) {
 	c := NewCluster(t, 4, membershipFlags...)
 	acked := loadKeys(c, "leave", 3000)
 	leaver := c.Nodes[1]
 	keys := slices.Sorted(maps.Keys(acked))
-	if held := leaveAndStop(c, leaver, leaver, keys); held > 0 {
-		// Not fatal: the checks below show what stopping it cost.
-		t.Errorf("%s left the ring (and logged that it can be stopped) while it still held %d keys it had to hand off", c.Name(leaver), held)
-	}
+	leaveAndStop(c, leaver, leaver, keys)
 	watchTransfers(c, "leave 4->3", 30*time.Second)
 	c.WaitReplicas(acked, 3, 45*time.Second)
 	c.CheckAcked(acked, c.Nodes[0])
@@ -283,8 +282,8 @@ func TestGrowThreeToFiveAndBackUnderWriter(t *testing.T) {
 
 	for i := len(added) - 1; i >= 0; i-- {
 		// node5 is told on itself, node4 is named at node1. What they
-		// still held when out of the ring is TestLeaveHandsOffAndLeaves's
-		// concern.
+		// still held when out of the ring is the concern of
+		// TestLeaveHandsOffBeforeLeavingTheRing.
 		at := added[i]
 		if i == 0 {
 			at = base[0]

@@ -6,6 +6,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"syscall"
@@ -181,4 +182,47 @@ func TestSigtermDuringHandOffIsPrompt(t *testing.T) {
 		c.Fatalf("node4, handing off, had not exited %v after SIGTERM: %v", time.Since(start).Round(time.Millisecond), err)
 	}
 	t.Logf("node4 exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// A leaving node must hand off everything before it removes itself from
+// the ring: its log then says it "can be stopped", and the README says to
+// stop it and delete its data directory once it left.
+//
+// The bug: a transfer step decides what to hand off from the ring as it
+// was when its hand-off phase began, and its leave phase
+// (Transfers.finishLeave) then reads the current ring and leaves as soon
+// as the node owns nothing, without checking that it still holds data.
+// When a new owner commits while the leaving node is handing off the
+// partitions of an earlier commit, the node leaves the ring at the end of
+// that step holding the partitions of the later commit, and hands them off
+// only in its next step, if it still runs. Here node3 streams its share
+// slowly (--transfer-rate 300: ~2 s) so that it commits after node1 and
+// node2, and node4, the leaving node, hands off slowly (--transfer-rate
+// 100: ~10 s for the partitions of the first commits), so that node3's
+// commit lands in that step. TestLeaveHandsOffAndLeaves, without the
+// rates, meets it in about half of its runs.
+func TestLeaveHandsOffBeforeLeavingTheRing(t *testing.T) {
+	c := PrepareCluster(t, 4, membershipFlags...)
+	c.Nodes[2].Args = append(c.Nodes[2].Args, "--transfer-rate", "300")
+	leaver := c.Nodes[3]
+	leaver.Args = append(leaver.Args, "--transfer-rate", "100")
+	c.Start()
+	acked := loadKeys(c, "early", 2000)
+	keys := slices.Sorted(maps.Keys(acked))
+	id := c.NodeID(leaver)
+	if err := c.Admin(leaver).Do(context.Background(), "DYNAGO", "LEAVE").Err(); err != nil {
+		c.Fatalf("DYNAGO LEAVE on %s: %v", c.Name(leaver), err)
+	}
+	c.Drop(leaver)
+	waitLeft(c, id, 60*time.Second)
+	held := 0
+	for _, lc := range c.MustLocalMany(leaver, keys) {
+		if lc.Siblings > 0 {
+			held++
+		}
+	}
+	t.Logf("node4 left the ring having handed off %d keys; it still holds %d of the %d keys", c.InfoInt("transfers", "keys_handed_off", leaver), held, len(keys))
+	if held > 0 {
+		c.Fatalf("node4 left the ring (and logged that it can be stopped) while it still held %d keys it had to hand off", held)
+	}
 }
