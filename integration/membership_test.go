@@ -39,8 +39,9 @@ func (c *Cluster) transferCounters(p *Proc) transferCounters {
 }
 
 // watchTransfers polls INFO transfers and cluster on every member until
-// they are idle (WaitTransfersIdle), logging the most work seen left: the
-// operator's view of a membership change. It returns how long it took.
+// every member's ring has them all and they are idle (WaitTransfersIdle),
+// logging the most work seen left: the operator's view of a membership
+// change. It returns how long it took.
 func watchTransfers(c *Cluster, what string, timeout time.Duration) time.Duration {
 	c.t.Helper()
 	start := time.Now()
@@ -59,6 +60,9 @@ func watchTransfers(c *Cluster, what string, timeout time.Duration) time.Duratio
 			maxPending = max(maxPending, n(cl, "partitions_pending"))
 			if ok, d := c.transfersIdle(p); !ok && idle {
 				idle, detail = false, d
+			}
+			if m := cl["ring_members"]; m != strconv.Itoa(len(c.Nodes)) && idle {
+				idle, detail = false, fmt.Sprintf("%s: ring_members:%s", c.Name(p), m)
 			}
 		}
 		return idle, detail
@@ -94,7 +98,7 @@ func TestJoinFourthNodeUnderWriter(t *testing.T) {
 	c := NewCluster(t, 3, membershipFlags...)
 	old := slices.Clone(c.Nodes)
 	preload := loadKeys(c, "join", 4000)
-	w := startWriter(c, "joinw", old, 2, 0)
+	w := startWriter(c, "joinw", old, 2, 200)
 	w.WaitAcked(c, 300, 20*time.Second)
 
 	keysBefore := len(preload) + w.Acked.Len()
