@@ -22,6 +22,13 @@ import (
 // it. Unless op.UseContext, the write's context is cur's version vector, so
 // the new version supersedes every sibling the coordinator has seen.
 func Apply(cur version.Object, op Op, actor version.Actor, nowMs int64, maxValueBytes int) (next version.Object, write bool, res Result, err error) {
+	return ApplyWithCounter(cur, op, actor, nil, nowMs, maxValueBytes)
+}
+
+// ApplyWithCounter is Apply with the dot's counter taken from counter,
+// given the smallest counter the write may carry (Object.NextCounter); nil
+// uses that smallest counter. The coordinator passes its DotClock.
+func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter func(floor uint64) (uint64, error), nowMs int64, maxValueBytes int) (next version.Object, write bool, res Result, err error) {
 	live, found := cur.Value(nowMs)
 	res.Object = cur
 	if op.Get {
@@ -174,7 +181,13 @@ func Apply(cur version.Object, op Op, actor version.Actor, nowMs int64, maxValue
 			s.Timestamp = sib.Timestamp + 1
 		}
 	}
-	next = cur.Put(actor, ctx, s)
+	n := cur.NextCounter(actor, ctx)
+	if counter != nil {
+		if n, err = counter(n); err != nil {
+			return cur, false, res, err
+		}
+	}
+	next = cur.PutCounter(actor, n, ctx, s)
 	res.Applied = true
 	if op.Kind == OpDelete {
 		res.Applied = found

@@ -169,6 +169,8 @@ type Deps struct {
 	Alive func(id string) bool
 	// AE answers peers' anti-entropy exchanges; nil answers "not ready".
 	AE AEServer
+	// Dots hands out dot counters; nil means an unpersisted clock (tests).
+	Dots *DotClock
 }
 
 // Stats are the coordinator's counters for INFO (replication and hints
@@ -196,6 +198,7 @@ type Coordinator struct {
 	placement func() Placement
 	alive     func(id string) bool
 	ae        AEServer
+	dots      *DotClock
 	log       *slog.Logger
 
 	// bg is the context of work that outlives a client request: replica
@@ -237,8 +240,11 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 	if d.Alive == nil {
 		d.Alive = func(string) bool { return true }
 	}
+	if d.Dots == nil {
+		d.Dots, _ = NewDotClock(nil)
+	}
 	c := &Coordinator{
-		cfg: cfg, store: d.Store, tr: d.Transport, placement: d.Placement, alive: d.Alive, ae: d.AE,
+		cfg: cfg, store: d.Store, tr: d.Transport, placement: d.Placement, alive: d.Alive, ae: d.AE, dots: d.Dots,
 		log:      cfg.Logger,
 		repairs:  make(chan struct{}, max(cfg.MaxRepairs, 1)),
 		hintKick: make(chan struct{}, 1),

@@ -102,7 +102,7 @@ func (c *Coordinator) coordinate(ctx context.Context, rt route, key []byte, op O
 		if len(base.VV) > 0 {
 			cur = version.Merge(cur, base)
 		}
-		next, write, r, err := Apply(cur, op, c.cfg.Actor, c.nowMs(), c.cfg.MaxValueBytes)
+		next, write, r, err := ApplyWithCounter(cur, op, c.cfg.Actor, c.dots.Next, c.nowMs(), c.cfg.MaxValueBytes)
 		res, wrote = r, write
 		return next, write, err
 	})

@@ -63,8 +63,15 @@ func (c *Coordinator) readRepair(rt route, key []byte, merged version.Object, go
 		return
 	}
 	p := uint16(rt.p)
+	dead := merged.Dead(c.nowMs())
 	for _, g := range got {
 		if g.err != nil || g.obj.VV.Equal(merged.VV) {
+			continue
+		}
+		if dead && g.obj.IsZero() {
+			// A replica with nothing has nothing to resurrect, and it may
+			// have reaped the key already: no tombstone is copied to it
+			// (the rule anti-entropy follows too).
 			continue
 		}
 		if err := c.repairReplica(g.t, p, key, merged); err != nil {

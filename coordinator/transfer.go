@@ -97,6 +97,8 @@ type Transfers struct {
 	mu     sync.Mutex
 	synced []bool // guarded by mu: partitions this node holds completely
 
+	ctx     context.Context // cancelled by Close: ends a step in progress
+	cancel  context.CancelFunc
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -117,6 +119,7 @@ func NewTransfers(c *Coordinator, rc RingControl, meta MetaStore, cfg TransferCo
 	t := &Transfers{c: c, ring: rc, meta: meta, cfg: cfg, log: c.log.With("component", "transfers"),
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	t.stats.InFlightPartition.Store(-1)
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 	b, ok, err := meta.GetMeta(metaSynced)
 	if err != nil {
 		return nil, err
@@ -138,7 +141,7 @@ func (t *Transfers) Start() {
 		tick := time.NewTicker(t.cfg.Interval)
 		defer tick.Stop()
 		for {
-			if err := t.Step(t.c.bg); err != nil && t.c.bg.Err() == nil {
+			if err := t.Step(t.ctx); err != nil && t.ctx.Err() == nil {
 				t.log.Debug("transfer step", "err", err)
 			}
 			select {
@@ -159,10 +162,14 @@ func (t *Transfers) Kick() {
 	}
 }
 
-// Close stops the loop and waits for it. A partition being streamed is
-// abandoned and streamed again after the next start.
+// Close stops the loop and waits for it. A partition being streamed or
+// handed off is abandoned where it is and resumed after the next start
+// (both are idempotent), so a shutdown does not wait for a whole transfer.
 func (t *Transfers) Close() {
-	t.once.Do(func() { close(t.stop) })
+	t.once.Do(func() {
+		close(t.stop)
+		t.cancel()
+	})
 	if t.started.Load() {
 		<-t.done
 	}
@@ -214,61 +221,71 @@ func (t *Transfers) Step(ctx context.Context) error {
 	q := r.Q()
 	t.stats.LastStepUnixMilli.Store(time.Now().UnixMilli())
 	var errs []error
-	toSync, toHandOff := 0, 0
 
-	// 1. Sync what this node replicates or is about to.
+	// 1. Sync what this node replicates or is about to. The work is
+	// counted first, so INFO transfers shows it while it runs.
+	var toSync []int
 	for p := range q {
+		if replicates(r, target, p, self) && !t.Held(p) {
+			toSync = append(toSync, p)
+		}
+	}
+	t.stats.ToSync.Store(int64(len(toSync)))
+	failed := 0
+	for _, p := range toSync {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !replicates(r, target, p, self) || t.Held(p) {
-			continue
-		}
-		toSync++
 		if err := t.syncPartition(ctx, r, p); err != nil {
+			failed++
 			t.stats.SyncFailures.Add(1)
 			errs = append(errs, fmt.Errorf("sync partition %d: %w", p, err))
 			continue
 		}
-		toSync--
 		t.setHeld(p, true, q)
 		t.stats.PartitionsSynced.Add(1)
+		t.stats.ToSync.Add(-1)
 	}
 
 	// 2. Commit the partitions pending to this node once it holds them all.
-	if toSync == 0 {
+	if failed == 0 {
 		if err := t.commit(); err != nil {
 			errs = append(errs, err)
 		}
 	}
 
-	// 3. Hand off data this node holds but no longer replicates.
+	// 3. Hand off data this node holds but no longer replicates, by the
+	// ring as it is after the commit.
 	r = t.ring.Ring()
 	target = r.Target()
+	var toHandOff []int
 	for p := range q {
+		if replicates(r, target, p, self) {
+			continue
+		}
+		if t.holdsData(p) {
+			toHandOff = append(toHandOff, p)
+		} else if t.Held(p) {
+			t.setHeld(p, false, q)
+		}
+	}
+	t.stats.ToHandOff.Store(int64(len(toHandOff)))
+	for _, p := range toHandOff {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if replicates(r, target, p, self) || !t.holdsData(p) {
-			if !replicates(r, target, p, self) && t.Held(p) {
-				t.setHeld(p, false, q)
-			}
-			continue
-		}
-		toHandOff++
 		if err := t.handOff(ctx, r, target, p); err != nil {
+			failed++
 			errs = append(errs, fmt.Errorf("hand off partition %d: %w", p, err))
 			continue
 		}
-		toHandOff--
 		t.setHeld(p, false, q)
 		t.stats.PartitionsHanded.Add(1)
+		t.stats.ToHandOff.Add(-1)
 	}
-	t.stats.ToSync.Store(int64(toSync))
-	t.stats.ToHandOff.Store(int64(toHandOff))
 
 	// 4. A leaving node that is done leaves the ring.
-	if toSync == 0 && toHandOff == 0 {
+	if failed == 0 {
 		if err := t.finishLeave(); err != nil {
 			errs = append(errs, err)
 		}
@@ -442,12 +459,14 @@ func (t *Transfers) handOff(ctx context.Context, r, target *ring.Ring, p int) er
 		if err != nil || len(batch) == 0 {
 			return err
 		}
-		for _, h := range batch {
-			for _, home := range homes {
-				if err := t.pushOrHint(ctx, home, h); err != nil {
-					return err
-				}
+		// One MergeMany per home replica for the whole batch: a round trip
+		// and an fsync per batch, not per key.
+		for _, home := range homes {
+			if err := t.pushOrHint(ctx, home, batch); err != nil {
+				return err
 			}
+		}
+		for _, h := range batch {
 			if _, err := t.c.store.Update(h.p, h.key, func(cur version.Object) (version.Object, bool, error) {
 				if !cur.VV.Equal(h.obj.VV) {
 					return cur, false, nil // changed meanwhile: hand it off again
@@ -465,19 +484,32 @@ func (t *Transfers) handOff(ctx context.Context, r, target *ring.Ring, p int) er
 	}
 }
 
-func (t *Transfers) pushOrHint(ctx context.Context, home string, h hint) error {
+func (t *Transfers) pushOrHint(ctx context.Context, home string, batch []hint) error {
+	hintAll := func() error {
+		for _, h := range batch {
+			if err := t.c.store.PutHint(home, h.p, h.key, h.obj); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if !t.c.alive(home) {
-		return t.c.store.PutHint(home, h.p, h.key, h.obj)
+		return hintAll()
+	}
+	req := &Request{Kind: MsgMergeMany, Partition: batch[0].p}
+	for _, h := range batch {
+		req.Keys = append(req.Keys, h.key)
+		req.Objects = append(req.Objects, h.obj)
 	}
 	cctx, cancel := context.WithTimeout(ctx, t.c.cfg.RequestTimeout)
 	defer cancel()
-	resp, err := t.c.tr.Call(cctx, home, &Request{Kind: MsgReplicate, Partition: h.p, Key: h.key, Object: h.obj})
+	resp, err := t.c.tr.Call(cctx, home, req)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil {
-		// Keep the data: a hint for the home replica we could not reach.
-		return t.c.store.PutHint(home, h.p, h.key, h.obj)
+		// Keep the data: hints for the home replica we could not reach.
+		return hintAll()
 	}
 	return nil
 }
@@ -497,6 +529,13 @@ func (t *Transfers) finishLeave() error {
 	}
 	if n := t.c.store.HintCounts(); len(n) > 0 {
 		return nil // deliver the hints first
+	}
+	for p := range r.Q() {
+		if t.holdsData(p) {
+			// Still handing off (the ring may have changed since this
+			// step decided what to hand off): the next step finishes.
+			return nil
+		}
 	}
 	_, err := t.ring.Propose(func(cur *ring.Ring) (*ring.Ring, error) {
 		if me, ok := cur.Member(self); !ok || me.State != ring.Leaving {

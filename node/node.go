@@ -204,7 +204,12 @@ func (n *Node) startCluster() (err error) {
 	ccfg.Actor = n.id.Actor()
 	ccfg.MaxValueBytes = cfg.RESP.MaxValueBytes
 	ccfg.Logger = cfg.Logger.With("component", "coordinator")
+	dots, err := coordinator.NewDotClock(n.eng)
+	if err != nil {
+		return err
+	}
 	if n.coord, err = coordinator.New(ccfg, coordinator.Deps{
+		Dots:      dots,
 		Store:     n.eng,
 		Transport: n.rpc,
 		Placement: n.placement,

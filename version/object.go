@@ -59,8 +59,23 @@ func (o Object) IsZero() bool { return len(o.VV) == 0 && len(o.Siblings) == 0 }
 // is o.VV ⊔ ctx ⊔ dot. s.Dot is ignored; the returned object owns no memory
 // of its inputs except s.Value.
 func (o Object) Put(actor Actor, ctx VV, s Sibling) Object {
-	n := max(o.VV.Get(actor), ctx.Get(actor))
-	s.Dot = Dot{Actor: actor, Counter: n + 1}
+	return o.PutCounter(actor, 0, ctx, s)
+}
+
+// NextCounter is the smallest counter a new dot of actor may carry in a
+// write of o with context ctx: one above every counter of actor either
+// knows.
+func (o Object) NextCounter(actor Actor, ctx VV) uint64 {
+	return max(o.VV.Get(actor), ctx.Get(actor)) + 1
+}
+
+// PutCounter is Put with the dot's counter chosen by the caller: counter,
+// or NextCounter when counter is below it. A coordinator passes counters
+// from a clock that never goes back, so that a key whose object was
+// reaped (or lost) here can never be given a dot it handed out before and
+// that a tombstone elsewhere still covers.
+func (o Object) PutCounter(actor Actor, counter uint64, ctx VV, s Sibling) Object {
+	s.Dot = Dot{Actor: actor, Counter: max(counter, o.NextCounter(actor, ctx))}
 	out := Object{VV: o.VV.Join(ctx).withDot(s.Dot)}
 	out.Siblings = make([]Sibling, 0, len(o.Siblings)+1)
 	for _, old := range o.Siblings {
