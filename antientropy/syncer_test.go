@@ -78,14 +78,14 @@ func (d *directPeer) Push(ctx context.Context, node string, p int, keys [][]byte
 // cluster builds n replicas of one ring of n members (N = n: every node
 // replicates every partition).
 type aeCluster struct {
-	t     *testing.T
+	t     testing.TB
 	reps  []*aeReplica
 	peer  *directPeer
 	r     *ring.Ring
 	nowMs int64
 }
 
-func newAECluster(t *testing.T, n int) *aeCluster {
+func newAECluster(t testing.TB, n int) *aeCluster {
 	t.Helper()
 	c := &aeCluster{t: t, peer: &directPeer{nodes: map[string]*aeReplica{}}, nowMs: 1_700_000_000_000}
 	var members []ring.Member
@@ -308,29 +308,62 @@ func TestDriftedTreeHeals(t *testing.T) {
 	}
 }
 
-// exchangeCost fills two replicas with the same keys objects, changes a
-// fraction of them on one, and returns the bytes one round exchanges and
-// the keys it repairs.
-func exchangeCost(t *testing.T, keys int, frac float64) (bytes, repaired int64) {
-	c := newAECluster(t, 2)
-	diff := int(float64(keys) * frac)
+// exchangeBed is two replicas holding the same objects of keys keys, of
+// which diverge changes a fraction on replica 0: the setting of the DESIGN
+// §7 claim that bytes exchanged track the difference, not the data.
+type exchangeBed struct {
+	c          *aeCluster
+	keys, diff int
+	// fullCopy is the bytes of the round that copied every key from
+	// replica 0 to the empty replica 1: what the data itself costs.
+	fullCopy int64
+}
+
+func newExchangeBed(tb testing.TB, keys int, frac float64) *exchangeBed {
+	tb.Helper()
+	e := &exchangeBed{c: newAECluster(tb, 2), keys: keys, diff: int(float64(keys) * frac)}
+	if e.diff < 1 {
+		tb.Fatalf("%d keys at %g: nothing would differ", keys, frac)
+	}
 	for i := range keys {
-		c.write(0, fmt.Sprintf("key:%08d", i), "0123456789", 0)
+		e.c.write(0, fmt.Sprintf("key:%08d", i), "0123456789", 0)
 	}
-	c.round() // copies everything to replica 1: same objects on both
-	total := func() int64 {
-		var n int64
-		for _, rep := range c.reps {
-			n += rep.s.Stats().BytesSent.Load() + rep.s.Stats().BytesReceived.Load()
-		}
-		return n
+	e.fullCopy, _ = e.exchange() // copies everything to replica 1: same objects on both
+	return e
+}
+
+// diverge writes a new version of diff keys, evenly spread, on replica 0
+// only. Replica 1 holds the version it descends from, so one round fetches
+// and pushes each of them once.
+func (e *exchangeBed) diverge() {
+	for i := range e.diff {
+		e.c.write(0, fmt.Sprintf("key:%08d", i*(e.keys/e.diff)), "changed", 0)
 	}
-	for i := range diff {
-		c.write(0, fmt.Sprintf("key:%08d", i*(keys/diff)), "changed", 0)
+}
+
+// exchanged is the bytes both replicas' syncers have sent and received.
+func (e *exchangeBed) exchanged() int64 {
+	var n int64
+	for _, rep := range e.c.reps {
+		n += rep.s.Stats().BytesSent.Load() + rep.s.Stats().BytesReceived.Load()
 	}
-	before := total()
-	repaired = c.round()
-	return total() - before, repaired
+	return n
+}
+
+// exchange runs one round on both replicas and returns the bytes it
+// exchanged and the keys it repaired.
+func (e *exchangeBed) exchange() (bytes, repaired int64) {
+	before := e.exchanged()
+	repaired = e.c.round()
+	return e.exchanged() - before, repaired
+}
+
+// exchangeCost returns the bytes one round exchanges and the keys it
+// repairs when frac of keys differ.
+func exchangeCost(t testing.TB, keys int, frac float64) (bytes, repaired int64) {
+	e := newExchangeBed(t, keys, frac)
+	e.diverge()
+	return e.exchange()
 }
 
 // TestExchangeBytesGrowWithTheDifference checks the DESIGN §7 claim:
@@ -352,5 +385,39 @@ func TestExchangeBytesGrowWithTheDifference(t *testing.T) {
 	}
 	if !(costs[0] < costs[1] && costs[1] < costs[2]) || costs[2] < 20*costs[0] {
 		t.Fatalf("bytes do not grow with the difference: %v", costs)
+	}
+}
+
+// BenchmarkExchangeBytes is TestExchangeBytesGrowWithTheDifference at
+// 100k keys: two replicas (real engines on an in-memory filesystem, Q=16,
+// so about 6,250 keys per partition) of which 0.1, 1 and 10 % of the keys
+// differ. Each iteration re-diverges the same keys (not timed) and times
+// one anti-entropy round on both replicas. Custom metrics, per round:
+// bytes/round (hashes, key lists and objects, both directions),
+// keys-repaired/round (each differing key is fetched and pushed back:
+// twice the differing keys), bytes/diff-key, and full-copy-% (the bytes as
+// a share of the round that copied every key to an empty replica).
+func BenchmarkExchangeBytes(b *testing.B) {
+	const keys = 100_000
+	for _, frac := range []float64{0.001, 0.01, 0.1} {
+		b.Run(pct(frac), func(b *testing.B) {
+			e := newExchangeBed(b, keys, frac)
+			var bytes, repaired int64
+			for b.Loop() {
+				b.StopTimer()
+				e.diverge()
+				b.StartTimer()
+				by, rep := e.exchange()
+				bytes += by
+				repaired += rep
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(bytes)/n, "bytes/round")
+			b.ReportMetric(float64(repaired)/n, "keys-repaired/round")
+			b.ReportMetric(float64(bytes)/n/float64(e.diff), "bytes/diff-key")
+			b.ReportMetric(100*float64(bytes)/n/float64(e.fullCopy), "full-copy-%")
+			b.Logf("%s of %d keys differ (%d keys): %.0f bytes exchanged per round (%.0f per differing key, %.2f%% of the %d bytes of a full copy), %.0f keys repaired",
+				pct(frac), keys, e.diff, float64(bytes)/n, float64(bytes)/n/float64(e.diff), 100*float64(bytes)/n/float64(e.fullCopy), e.fullCopy, float64(repaired)/n)
+		})
 	}
 }
