@@ -216,6 +216,7 @@ type Coordinator struct {
 
 	inflightReqs atomic.Int64 // client requests being served (InFlight)
 
+	workers  *workerPool   // runs goBG work on grown stacks
 	repairs  chan struct{} // semaphore of read repairs in flight
 	hintKick chan struct{} // wakes the handoff loop
 	handoff  handoffState
@@ -249,6 +250,7 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 		repairs:  make(chan struct{}, max(cfg.MaxRepairs, 1)),
 		hintKick: make(chan struct{}, 1),
 		handoff:  handoffState{retry: map[string]handoffRetry{}},
+		workers:  newWorkerPool(512, 10*time.Second),
 	}
 	c.bg, c.stop = context.WithCancel(context.Background())
 	if !cfg.NoHandoff {
@@ -274,6 +276,7 @@ func (c *Coordinator) Close(ctx context.Context) error {
 	}
 	c.waitIdle(context.Background())
 	c.wg.Wait()
+	c.workers.Close()
 	return nil
 }
 
@@ -333,7 +336,7 @@ func (c *Coordinator) goBG(fn func()) bool {
 	}
 	c.bgN++
 	c.bgMu.Unlock()
-	go func() {
+	c.workers.Go(func() {
 		defer func() {
 			c.bgMu.Lock()
 			if c.bgN--; c.bgN == 0 {
@@ -342,7 +345,7 @@ func (c *Coordinator) goBG(fn func()) bool {
 			c.bgMu.Unlock()
 		}()
 		fn()
-	}()
+	})
 	return true
 }
 

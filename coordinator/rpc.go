@@ -114,8 +114,9 @@ type RPC struct {
 	peers   map[string]*peer
 	inbound map[*rpcConn]struct{}
 
-	nextID atomic.Uint64
-	stats  RPCStats
+	nextID  atomic.Uint64
+	stats   RPCStats
+	workers *workerPool // serves inbound requests on grown stacks
 }
 
 // RPCStats are transport counters for INFO.
@@ -128,7 +129,8 @@ func NewRPC(cfg RPCConfig, h Handler) *RPC {
 	cfg.setDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &RPC{cfg: cfg, handler: h, log: cfg.Logger, ctx: ctx, cancel: cancel,
-		peers: map[string]*peer{}, inbound: map[*rpcConn]struct{}{}}
+		peers: map[string]*peer{}, inbound: map[*rpcConn]struct{}{},
+		workers: newWorkerPool(256, 10*time.Second)}
 }
 
 // Stats returns the transport counters.
@@ -160,6 +162,7 @@ func (r *RPC) Close() error {
 		c.close(net.ErrClosed)
 	}
 	r.wg.Wait()
+	r.workers.Close()
 	return nil
 }
 
@@ -614,11 +617,11 @@ func (c *rpcConn) readLoop() {
 			return
 		}
 		c.r.wg.Add(1)
-		go func() {
+		c.r.workers.Go(func() {
 			defer c.r.wg.Done()
 			defer func() { <-sem }()
 			c.serve(id, payload)
-		}()
+		})
 	}
 }
 

@@ -400,3 +400,45 @@ func targetID(n byte) string {
 	}
 	return id.String()
 }
+
+// UpdateAsync: the write is visible when it returns, durable when wait
+// returns, and concurrent async writers of one key lose no update.
+func TestUpdateAsync(t *testing.T) {
+	e, _ := openMem(t)
+	const writers, increments = 4, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			for range increments {
+				_, wait, err := e.UpdateAsync(3, []byte("c"), func(cur version.Object) (version.Object, bool, error) {
+					n := 0
+					if s, ok := cur.Value(0); ok {
+						fmt.Sscan(string(s.Value), &n)
+					}
+					return cur.Put(actor(byte(w)), cur.VV, version.Sibling{Value: fmt.Appendf(nil, "%d", n+1), Timestamp: int64(n + 1)}), true, nil
+				})
+				if err == nil {
+					err = wait()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := value(mustGet(t, e, 3, "c"), 0); got != fmt.Sprint(writers*increments) {
+		t.Fatalf("counter = %s, want %d", got, writers*increments)
+	}
+	// A write that changes nothing has a wait that returns at once.
+	_, wait, err := e.UpdateAsync(3, []byte("c"), func(cur version.Object) (version.Object, bool, error) { return cur, false, nil })
+	if err != nil || wait() != nil {
+		t.Fatalf("no-op UpdateAsync: %v", err)
+	}
+}

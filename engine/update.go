@@ -34,27 +34,9 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 	h := xxhash.Sum64(k)
 	var out version.Object
 	wrote := false
-	err := e.withStripe(h, durable, func() (pending, error) {
-		cur, hit, kh, err := e.readData(h, k, nil)
-		if err != nil {
-			return pending{}, err
-		}
-		next, write, err := fn(cur)
-		if err != nil {
-			return pending{}, err
-		}
-		if !write {
-			out = cur
-			if !hit {
-				e.cache.store(h, k, kh, cur, true, true)
-			}
-			return pending{}, nil
-		}
-		if err := validate(next); err != nil {
-			return pending{}, err
-		}
-		out, wrote = e.capObject(key, next), true
-		return e.writeData(p, key, h, k, kh, cur, out, true)
+	err := e.withStripe(h, durable, func() (pd pending, err error) {
+		out, wrote, pd, err = e.updateLocked(p, key, h, k, fn)
+		return pd, err
 	})
 	if err != nil {
 		return version.Object{}, err
@@ -63,6 +45,71 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 		e.stats.writes.Add(1)
 	}
 	return out, nil
+}
+
+// UpdateAsync is Update that returns as soon as the write is applied — in
+// the memtable and ordered in the WAL, visible to readers — with wait,
+// which returns once it is durable per Config.Durability (nil for a write
+// that changed nothing). The caller must call wait exactly once, and may
+// not acknowledge the write before wait returned nil. A coordinator uses it
+// to send the object to the other replicas while its own fsync runs.
+//
+// In sync mode, where durable commits are serialised, the write is
+// durable when UpdateAsync returns and wait does nothing.
+func (e *Engine) UpdateAsync(p uint16, key []byte, fn func(cur version.Object) (next version.Object, write bool, err error)) (version.Object, func() error, error) {
+	noWait := func() error { return nil }
+	if e.serialises(durable) {
+		o, err := e.Update(p, key, fn)
+		return o, noWait, err
+	}
+	if err := e.enterPartition(p); err != nil {
+		return version.Object{}, nil, err
+	}
+	var buf [64]byte
+	k := appendDataKey(buf[:0], p, key)
+	h := xxhash.Sum64(k)
+	mu := e.stripe(h)
+	mu.Lock()
+	out, wrote, pd, err := e.updateLocked(p, key, h, k, fn)
+	mu.Unlock()
+	if err != nil {
+		e.exit()
+		return version.Object{}, nil, err
+	}
+	return out, func() error {
+		defer e.exit()
+		if err := e.finish(pd); err != nil {
+			return err
+		}
+		if wrote {
+			e.stats.writes.Add(1)
+		}
+		return nil
+	}, nil
+}
+
+// updateLocked is Update's work with the key's stripe held.
+func (e *Engine) updateLocked(p uint16, key []byte, h uint64, k []byte, fn func(version.Object) (version.Object, bool, error)) (out version.Object, wrote bool, pd pending, err error) {
+	cur, hit, kh, err := e.readData(h, k, nil)
+	if err != nil {
+		return version.Object{}, false, pending{}, err
+	}
+	next, write, err := fn(cur)
+	if err != nil {
+		return version.Object{}, false, pending{}, err
+	}
+	if !write {
+		if !hit {
+			e.cache.store(h, k, kh, cur, true, true)
+		}
+		return cur, false, pending{}, nil
+	}
+	if err := validate(next); err != nil {
+		return version.Object{}, false, pending{}, err
+	}
+	out = e.capObject(key, next)
+	pd, err = e.writeData(p, key, h, k, kh, cur, out, true)
+	return out, true, pd, err
 }
 
 // Merge is a replica write (DESIGN §3: replicas merge the coordinator's
