@@ -81,16 +81,18 @@ const (
 	DefaultCacheBytes = 48 << 20
 	// DefaultMemTableBytes is pebble's memtable size. Pebble keeps up to two
 	// memtables (one filling, one flushing; MemTableStopWritesThreshold 2),
-	// so the memtables cost at most 64 MiB. A larger memtable buys little:
+	// so the memtables cost at most 32 MiB. A larger memtable buys little:
 	// our objects are small and keys are hashed, so flushes are not the
-	// bottleneck.
-	DefaultMemTableBytes = 32 << 20
-	// DefaultObjectCacheBytes is the object cache size: about 90k objects
-	// of 100-byte values. It costs about twice that in RSS (the Go heap
-	// grows to twice its live size between collections); with the block
-	// cache and the memtables a node with 1M such objects stays under
-	// 300 MB RSS (doc.go, Memory, has the arithmetic and the measurement).
-	DefaultObjectCacheBytes = 32 << 20
+	// bottleneck, and a read that misses the object cache seeks a shorter
+	// skiplist (that seek was the largest CPU cost of a node under load).
+	DefaultMemTableBytes = 16 << 20
+	// DefaultObjectCacheBytes is the object cache size: about 130k objects
+	// of 100-byte values, enough for a 100k-key working set. It costs about
+	// twice that in RSS (the Go heap grows to twice its live size between
+	// collections); with the block cache and the memtables a node with 1M
+	// such objects stays under 300 MB RSS (doc.go, Memory, has the
+	// arithmetic; measured 203 MB at 32 MiB, so about 235 MB at 48 MiB).
+	DefaultObjectCacheBytes = 48 << 20
 	// DefaultMaxSiblings is the sibling cap (DESIGN §3).
 	DefaultMaxSiblings = 64
 	// DefaultSweepInterval is the period of the background sweep.
@@ -116,13 +118,13 @@ type Config struct {
 	Durability Durability
 	// CacheBytes is the pebble block cache size in bytes; default 48 MiB.
 	CacheBytes int64
-	// MemTableBytes is the pebble memtable size in bytes; default 32 MiB.
+	// MemTableBytes is the pebble memtable size in bytes; default 16 MiB.
 	MemTableBytes uint64
 	// ObjectCacheBytes bounds the object cache (cache.go): decoded objects
 	// of hot keys, and keys known to be missing, kept on the Go heap in
 	// front of pebble, so that a read of a hot key costs a map lookup.
 	// Every entry is charged its key, values, siblings and bookkeeping.
-	// DefaultConfig sets DefaultObjectCacheBytes (32 MiB); 0 disables the
+	// DefaultConfig sets DefaultObjectCacheBytes (48 MiB); 0 disables the
 	// cache (every read goes to pebble). The block cache (CacheBytes) still
 	// holds the encoded objects either way; on a node short of memory,
 	// shrink that first, since the object cache is what reads hit.

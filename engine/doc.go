@@ -184,13 +184,13 @@
 // (issue 5). The engine's budget, with the defaults:
 //
 //	block cache (CacheBytes)                      48 MiB  C heap (cgo)
-//	memtables (2 x MemTableBytes, at most)        64 MiB  C heap (cgo)
-//	object cache (ObjectCacheBytes)               32 MiB  Go heap
+//	memtables (2 x MemTableBytes, at most)        32 MiB  C heap (cgo)
+//	object cache (ObjectCacheBytes)               48 MiB  Go heap
 //	GC headroom: with GOGC=100 the Go heap grows
-//	  to about twice its live size                32 MiB
+//	  to about twice its live size                48 MiB
 //	pebble's other memory, malloc's slack,
 //	  runtime, binary (measured, see below)      ~70 MiB
-//	total, with both caches and memtables full  ~250 MiB
+//	total, with both caches and memtables full  ~246 MiB
 //
 // which leaves ~50 MB for the rest of the node (connections, anti-entropy
 // trees, membership). The caches and memtables are hard bounds; pebble
