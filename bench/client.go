@@ -151,19 +151,40 @@ func KeyName(prefix string, i int64) string {
 }
 
 // KeySet is the keys prefix+000000000000 … for each prefix, indexes
-// [From, To).
+// [From, To), every Step-th of them (From, From+Step, …; Step 0 or 1:
+// every index).
 type KeySet struct {
 	Prefixes []string // "key:" for plain redis-benchmark runs
 	From, To int64
+	Step     int64
+}
+
+func (ks KeySet) step() int64 { return max(ks.Step, 1) }
+
+// perPrefix is the number of indexes in [From, To) the set takes.
+func (ks KeySet) perPrefix() int64 {
+	if ks.To <= ks.From {
+		return 0
+	}
+	return (ks.To - ks.From + ks.step() - 1) / ks.step()
 }
 
 // Len is the number of keys in the set.
-func (ks KeySet) Len() int64 { return int64(len(ks.Prefixes)) * (ks.To - ks.From) }
+func (ks KeySet) Len() int64 { return int64(len(ks.Prefixes)) * ks.perPrefix() }
 
 // key returns the set's i-th key, prefix by prefix.
 func (ks KeySet) key(i int64) string {
-	n := ks.To - ks.From
-	return KeyName(ks.Prefixes[i/n], ks.From+i%n)
+	n := ks.perPrefix()
+	return KeyName(ks.Prefixes[i/n], ks.From+i%n*ks.step())
+}
+
+// Keys lists the set's keys in order.
+func (ks KeySet) Keys() []string {
+	out := make([]string, ks.Len())
+	for i := range out {
+		out[i] = ks.key(int64(i))
+	}
+	return out
 }
 
 // LoadStats is what a Load wrote.

@@ -72,6 +72,14 @@ func TestKeySet(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("keys %v", got)
 	}
+	// Every 1000th of 100k keys: the 0.1 % the anti-entropy run overwrites.
+	st := KeySet{Prefixes: []string{"key:"}, From: 0, To: 100_000, Step: 1000}
+	if k := st.Keys(); len(k) != 100 || k[0] != "key:000000000000" || k[99] != "key:000000099000" {
+		t.Errorf("stepped set: %d keys, %v … %v", len(k), k[0], k[len(k)-1])
+	}
+	if n := (KeySet{Prefixes: []string{"k"}, From: 0, To: 10, Step: 3}).Len(); n != 4 {
+		t.Errorf("0..9 step 3: %d keys, want 4 (0 3 6 9)", n)
+	}
 	if KeyName("key:", 99999) != "key:000000099999" {
 		t.Error("KeyName does not match redis-benchmark's 12-digit key format")
 	}
