@@ -1,5 +1,5 @@
 // Package bench is the harness behind `make bench` and `make bench-scale`
-// (issue 5): it measures dynago against a stock redis-server on the same
+// (issue 5) and `make bench-ae` (issue 4): it measures dynago against a stock redis-server on the same
 // machine, in the same run, with the same client, so that speed is a
 // number with a baseline rather than an impression. The command is
 // bench/cmd/dynago-bench; this package holds its parts.
@@ -53,12 +53,46 @@
 // RSS (VmRSS, VmHWM) and data directory size of every server after the
 // run. The table is also written as CSV to bench/results/ (not committed).
 //
+// # The anti-entropy run
+//
+// `make bench-ae` (dynago-bench --ae, bench/cmd/dynago-bench/ae.go)
+// measures what issue 4's note reports, on a three-node cluster (N=3,
+// R=2, W=2, --test-no-handoff, --probe-interval 200ms) holding --keyspace
+// keys (100k, the ring's 256 partitions). The nodes keep their ports for
+// the whole run because a data directory holds the ring; each state is a
+// set of stopped nodes' data directories (CopyDir), copied before every
+// run that starts from it:
+//
+//   - base: the keys loaded with anti-entropy on, then 3 rounds on every
+//     node without a repair; the cost of an exchange that finds equal
+//     roots is measured there (IdleBytesPerExchange).
+//   - div-P for each divergence P: base with node3 stopped while P % of
+//     the keys (every k-th) are overwritten through node1, anti-entropy
+//     off; restarted once to count node3's stale keys (DYNAGO LOCAL
+//     contexts against node1's) and the partitions whose tree roots
+//     differ (DYNAGO AE).
+//
+// Bytes: each div-P restarted with anti-entropy on and no client, INFO
+// antientropy polled on every node (every 200 ms) until every node has
+// run 3 rounds without a repair (SummarizeRepairs). Foreground: each div-P
+// of --ae-foreground restarted with anti-entropy off, then on, once per
+// workload (SET and GET at -P 1, 50 clients, -n sized for --run-seconds
+// from a warm-up on base), redis-benchmark started against node 1 as soon
+// as the cluster has formed and its trees are built, the repairs watched
+// meanwhile and until they stop. Join: base restarted, a fourth node
+// started with --join, until every node's ring has 4 members, nothing
+// pending, streaming or left to hand off; keys streamed in against the
+// ideal 1/4 of the 3 × keys copies. The Markdown report (AEReport) goes
+// to stdout and bench/results/<UTC>-ae.md.
+//
 // # Usage
 //
 //	make bench                                  # all systems, ~8 minutes today
 //	make bench BENCH_QUICK=1                    # ~1 minute, 1 run per cell
 //	make bench BENCH_ARGS='--systems redis,single'
 //	make bench-scale                            # 1M keys in the cluster
+//	make bench-ae                               # anti-entropy and join, ~6 minutes
+//	make bench-ae BENCH_ARGS='--ae-foreground 10 --run-seconds 5'
 //	bin/dynago-bench --attach single=127.0.0.1:7000 --workloads get-p1 --runs 5
 //
 // The last form benchmarks systems started elsewhere (e.g. under a

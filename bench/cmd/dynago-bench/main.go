@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,6 +63,11 @@ type config struct {
 	scaleKeys     int64
 	scale10M      bool
 	loadWorkers   int
+	ae            bool
+	aeDivergence  []float64
+	aeForeground  []float64
+	aeInterval    time.Duration
+	aeJoin        bool
 	loadBatch     int
 	repo          string
 	goCmd         string
@@ -75,6 +81,7 @@ const usage = `dynago-bench: dynago side by side with redis-server (issue 5).
 Usage:
   dynago-bench [flags]            the comparison table (make bench)
   dynago-bench --scale [flags]    1M (--scale-10m: 10M) keys in the cluster (make bench-scale)
+  dynago-bench --ae [flags]       anti-entropy and join of a loaded cluster (make bench-ae, issue 4)
 
 BENCH_QUICK=1 in the environment is the same as --quick (about a minute).
 
@@ -120,6 +127,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.scale10M, "scale-10m", false, "with --scale, go on to 10M keys")
 	fs.IntVar(&c.loadWorkers, "load-workers", 16, "connections of the preload/loader")
 	fs.IntVar(&c.loadBatch, "load-batch", 200, "SETs per pipeline of the preload/loader")
+	fs.BoolVar(&c.ae, "ae", false, "the anti-entropy run (issue 4): bytes exchanged by divergence, foreground latency with and without anti-entropy repairing a divergent replica, and a 3->4 join, on a 3-node cluster holding --keyspace keys")
+	aeDiv := fs.String("ae-divergence", "0.1,1,10", "with --ae: divergences (percent of the keys node3 misses) whose anti-entropy bytes are measured")
+	aeFg := fs.String("ae-foreground", "1,10", "with --ae: divergences at which foreground latency is measured with and without anti-entropy")
+	fs.DurationVar(&c.aeInterval, "ae-interval", time.Second, "with --ae: the nodes' --ae-interval when anti-entropy is on")
+	fs.BoolVar(&c.aeJoin, "ae-join", true, "with --ae: also join a 4th node to the loaded cluster and report the data moved")
 	fs.StringVar(&c.repo, "repo", "", "the dynago checkout (default: the git top level of the working directory)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -145,6 +157,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		setDefault("deadline", func() { c.deadline = 3 * time.Minute })
 		setDefault("cluster-client", func() { c.clusterCC = false })
 	}
+	if c.ae {
+		setDefault("deadline", func() { c.deadline = 15 * time.Minute })
+		setDefault("run-seconds", func() { c.runSeconds = 10 })
+		setDefault("systems", func() { *systems = bench.Cluster })
+	}
 	if c.scale {
 		setDefault("deadline", func() {
 			c.deadline = 30 * time.Minute
@@ -168,6 +185,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	var err error
+	if c.aeDivergence, err = parsePercents(*aeDiv); err != nil {
+		return c, fmt.Errorf("--ae-divergence: %w", err)
+	}
+	if c.aeForeground, err = parsePercents(*aeFg); err != nil {
+		return c, fmt.Errorf("--ae-foreground: %w", err)
+	}
 	if c.workloads, err = bench.ParseWorkloads(*workloads); err != nil {
 		return c, fmt.Errorf("--workloads: %w", err)
 	}
@@ -197,6 +220,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	switch {
 	case len(c.systems) == 0:
 		return c, errors.New("--systems: no system selected")
+	case c.ae && (c.scale || c.attach != nil || c.standIn):
+		return c, errors.New("--ae starts its own dynago cluster: not with --scale, --attach or --standin-redis")
+	case c.ae && (len(c.systems) != 1 || c.systems[0] != bench.Cluster):
+		return c, errors.New("--ae runs against the 3-node cluster only (--systems cluster)")
+	case c.ae && c.aeInterval <= 0:
+		return c, errors.New("--ae-interval must be positive (anti-entropy on)")
 	case c.scale && (len(c.systems) != 1 || c.systems[0] == bench.Redis):
 		return c, errors.New("--scale runs against one dynago system: --systems cluster (the default) or single")
 	case c.runs < 1 || c.runSeconds <= 0 || c.clients < 1 || c.dataSize < 1 || c.keyspace < 1:
@@ -240,6 +269,22 @@ func main() {
 	os.Exit(run(cfg))
 }
 
+// parsePercents reads a comma-separated list of percentages in (0, 100].
+func parsePercents(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		x, err := strconv.ParseFloat(strings.TrimSuffix(f, "%"), 64)
+		if err != nil || x <= 0 || x > 100 {
+			return nil, fmt.Errorf("%q is not a percentage in (0, 100]", f)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 // harness is one run: its configuration, the processes it started and the
 // tools it found.
 type harness struct {
@@ -268,9 +313,12 @@ func run(cfg config) int {
 	var err error
 	func() {
 		defer h.cleanup()
-		if cfg.scale {
+		switch {
+		case cfg.ae:
+			err = h.aeRunMain(ctx)
+		case cfg.scale:
 			err = h.scaleRun(ctx)
-		} else {
+		default:
 			err = h.compare(ctx)
 		}
 	}()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -43,6 +44,14 @@ func TestFlagDefaults(t *testing.T) {
 	if c := parse(t, "", "--scale"); strings.Join(c.systems, ",") != "cluster" || c.deadline != 30*time.Minute {
 		t.Errorf("--scale: systems %v deadline %v", c.systems, c.deadline)
 	}
+	if c := parse(t, "", "--ae"); !c.ae || strings.Join(c.systems, ",") != "cluster" || c.deadline != 15*time.Minute ||
+		c.runSeconds != 10 || c.aeInterval != time.Second || !c.aeJoin ||
+		fmt.Sprint(c.aeDivergence) != "[0.1 1 10]" || fmt.Sprint(c.aeForeground) != "[1 10]" {
+		t.Errorf("--ae: %+v", c)
+	}
+	if c := parse(t, "", "--ae", "--ae-divergence", "5%, 50", "--run-seconds", "2"); fmt.Sprint(c.aeDivergence) != "[5 50]" || c.runSeconds != 2 {
+		t.Errorf("--ae-divergence 5%%,50: %v, run-seconds %v", c.aeDivergence, c.runSeconds)
+	}
 	if c := parse(t, "", "--scale", "--scale-10m"); c.deadline != 90*time.Minute {
 		t.Errorf("--scale-10m deadline %v", c.deadline)
 	}
@@ -66,6 +75,13 @@ func TestFlagErrors(t *testing.T) {
 		{"--runs", "0"},
 		{"--max-requests", "3000000000"},
 		{"stray"},
+		{"--ae", "--scale"},
+		{"--ae", "--systems", "single"},
+		{"--ae", "--attach", "cluster=127.0.0.1:1"},
+		{"--ae", "--ae-interval", "0"},
+		{"--ae-divergence", "0"},
+		{"--ae-foreground", "101"},
+		{"--ae-divergence", "x"},
 	} {
 		t.Setenv("BENCH_QUICK", "")
 		if _, err := parseFlags(append(args, "--repo", t.TempDir()), io.Discard); err == nil {
