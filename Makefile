@@ -60,13 +60,14 @@ bench-scale:
 	GO='$(GO)' ./bin/dynago-bench --scale $(BENCH_ARGS)
 
 # Anti-entropy and join of issue 4 on a 3-node cluster holding 100k keys of
-# 100 bytes (about 6 minutes, deadline 15): AE bytes at 0.1/1/10 % of the keys
-# diverged on one replica, foreground GET/SET p50/p99/p99.9 with AE repairing
-# it next to AE off, and a 3->4 join's moved data against the ideal 1/4.
-# Markdown in bench/results/<UTC>-ae.md. Not in CI.
+# 100 bytes (about 10 minutes, deadline 15; BENCH_QUICK=1: about 2): AE bytes
+# at 0.1/1/10 % of the keys diverged on one replica, a 3->4 join's moved data
+# against the ideal 1/4, and foreground GET/SET p50/p99/p99.9 with AE repairing
+# the replica next to AE off (median of 3 runs). Markdown in
+# bench/results/<UTC>-ae.md. Not in CI.
 bench-ae:
 	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
-	GO='$(GO)' ./bin/dynago-bench --ae $(BENCH_ARGS)
+	BENCH_QUICK='$(BENCH_QUICK)' GO='$(GO)' ./bin/dynago-bench --ae $(BENCH_ARGS)
 
 # A local 3-node cluster in background processes on 127.0.0.1:7001-7003
 # (cluster ports 17001-17003), data in a temp dir, logs and PIDs in .cluster/;

@@ -225,15 +225,20 @@ func TestAEReportMarkdown(t *testing.T) {
 		t.Errorf("DiffBytes %d", d)
 	}
 	fg := []AEForegroundRow{
-		{Percent: 10, Workload: Workload{"get", 1}, AE: false, Result: Result{OpsPerSec: 30000, P50: 1, P99: 5, P999: 8, Requests: 300000},
+		{Percent: 10, Workload: Workload{"get", 1}, AE: false, Run: 1, Result: Result{OpsPerSec: 30000, P50: 1, P99: 5, P999: 8, Requests: 300000},
 			BenchFrom: time.Second, BenchTo: 11 * time.Second, Repair: RepairSummary{Start: -1, Bulk: -1, Last: -1, End: end}, Stale: 10000, StaleAfter: 4000},
-		{Percent: 10, Workload: Workload{"get", 1}, AE: true, Result: Result{OpsPerSec: 29000, P50: 1, P99: 5, P999: 12, Requests: 300000},
+		{Percent: 10, Workload: Workload{"get", 1}, AE: true, Run: 1, Result: Result{OpsPerSec: 29000, P50: 1, P99: 5, P999: 12, Requests: 300000},
 			BenchFrom: time.Second, BenchTo: 11 * time.Second, Repair: RepairSummary{Repaired: 40000, Start: 1800 * time.Millisecond, Bulk: 3 * time.Second, BulkRepaired: 36000, Last: 5 * time.Second, Settled: true, End: end},
 			Stale: 10000, StaleAfter: 0},
 	}
 	if o, b := fg[1].Overlap(false), fg[1].Overlap(true); o != 3200*time.Millisecond || b != 1200*time.Millisecond {
 		t.Errorf("overlap %v (90 %%: %v), want 3.2s (1.2s)", o, b)
 	}
+	// A second run of the AE-on cell, and a third that failed: the
+	// side-by-side table shows medians of the successful runs.
+	second := fg[1]
+	second.Run, second.Result.OpsPerSec, second.Result.P999 = 2, 27000, 10
+	fg = append(fg, second, AEForegroundRow{Percent: 10, Workload: Workload{"get", 1}, AE: true, Run: 3, Err: "timeout"})
 	join := &AEJoin{Keys: 100_000, N: 3, Duration: 20 * time.Second, Nodes: []AEJoinNode{
 		{Name: "node1", Owned: 64, Transfers: TransferCounters{KeysOut: 25_000}},
 		{Name: "node4", Owned: 64, Transfers: TransferCounters{KeysIn: 75_000, BytesIn: 16 << 20}},
@@ -249,8 +254,11 @@ func TestAEReportMarkdown(t *testing.T) {
 	for _, want := range []string{
 		"| 1 % | 1000 | 1000 / 250 → 0 / 0 | 200 | 10 / 200 | 30.4 KB | 28.3 KB | 29 | 0.25 % | 1.0 … 2.0 | 1.5 | 360 |",
 		"| 10 % | 10000 | failed: boom |",
-		"| 10 % | GET P1 | 30000 | 29000 | 1.000 | 1.000 | 5.000 | 5.000 | 8.000 | 12.000 | 1.50 | 3.2 (90 %: 1.2) of 10.0 |",
-		"| 10 % | GET P1 | on | 300000 | 29000 | 1.000 | 5.000 | 12.000 |",
+		"| 10 % | GET P1 | 1 / 2 | 30000 | 28000 | 1.000 | 1.000 | 5.000 | 5.000 | 8.000 | 11.000 | 1.38 | 3.2 (90 %: 1.2) of 10.0 |",
+		"| 10 % | GET P1 | on | 1 | 300000 | 29000 | 1.000 | 5.000 | 12.000 |",
+		"| 10 % | GET P1 | on | 2 | 300000 | 27000 | 1.000 | 5.000 | 10.000 |",
+		"| 10 % | GET P1 | on | 3 | failed: timeout |",
+		"Each figure is the median of the runs",
 		"| 0.0 … 10.0 | 0.8 … 4.0 | 2.0 | 200 | 30000 | 30.4 KB | 10000 → 0 |",
 		"| 1 % | node1 | 5 | 100 | 90 | 0 | 150 | 10000 | 20000 |",
 		"| node4 | 64 | 75000 | 16.0 MB | 0 | 0 B |",

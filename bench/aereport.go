@@ -58,6 +58,7 @@ type AEForegroundRow struct {
 	Percent  float64
 	Workload Workload
 	AE       bool
+	Run      int // from 1: the runs of a cell are interleaved with the other cells'
 	Result   Result
 	// BenchFrom and BenchTo are when redis-benchmark ran, and the
 	// Repair times, relative to the start of the nodes.
@@ -269,54 +270,78 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 		w   Workload
 	}
 	var order []key
-	byKey := map[key][2]*AEForegroundRow{}
+	type runs struct{ off, on []*AEForegroundRow }
+	byKey := map[key]*runs{}
 	for i := range r.Foreground {
 		f := &r.Foreground[i]
 		k := key{f.Percent, f.Workload}
-		pair, ok := byKey[k]
-		if !ok {
+		rs := byKey[k]
+		if rs == nil {
+			rs = &runs{}
+			byKey[k] = rs
 			order = append(order, k)
 		}
+		if f.Err != "" {
+			continue
+		}
 		if f.AE {
-			pair[1] = f
+			rs.on = append(rs.on, f)
 		} else {
-			pair[0] = f
+			rs.off = append(rs.off, f)
 		}
-		byKey[k] = pair
 	}
-	cell := func(f *AEForegroundRow, get func(Result) string) string {
-		if f == nil || f.Err != "" {
-			return "-"
+	med := func(fs []*AEForegroundRow) (Result, bool) {
+		var res []Result
+		for _, f := range fs {
+			res = append(res, f.Result)
 		}
-		return get(f.Result)
+		return Median(res), len(res) > 0
 	}
-	ms := func(x float64) string { return fmt.Sprintf("%.3f", x) }
 	var rows [][]string
+	multi := false
 	for _, k := range order {
-		off, on := byKey[k][0], byKey[k][1]
+		rs := byKey[k]
+		off, okOff := med(rs.off)
+		on, okOn := med(rs.on)
+		multi = multi || len(rs.off) > 1 || len(rs.on) > 1
+		cell := func(ok bool, x float64, format string) string {
+			if !ok {
+				return "-"
+			}
+			return fmt.Sprintf(format, x)
+		}
 		ratio := "-"
-		if off != nil && on != nil && off.Err == "" && on.Err == "" && off.Result.P999 > 0 {
-			ratio = fmt.Sprintf("%.2f", on.Result.P999/off.Result.P999)
+		if okOff && okOn && off.P999 > 0 {
+			ratio = fmt.Sprintf("%.2f", on.P999/off.P999)
 		}
 		overlap := "-"
-		if on != nil && on.Err == "" {
-			overlap = fmt.Sprintf("%s (90 %%: %s) of %s", fmtSec(on.Overlap(false)), fmtSec(on.Overlap(true)), fmtSec(on.BenchTo-on.BenchFrom))
+		if okOn {
+			var all, bulk, length []float64
+			for _, f := range rs.on {
+				all = append(all, f.Overlap(false).Seconds())
+				bulk = append(bulk, f.Overlap(true).Seconds())
+				length = append(length, (f.BenchTo - f.BenchFrom).Seconds())
+			}
+			overlap = fmt.Sprintf("%.1f (90 %%: %.1f) of %.1f", median(all), median(bulk), median(length))
 		}
-		rows = append(rows, []string{fmtPct(k.pct), k.w.String(),
-			cell(off, func(r Result) string { return fmt.Sprintf("%.0f", r.OpsPerSec) }),
-			cell(on, func(r Result) string { return fmt.Sprintf("%.0f", r.OpsPerSec) }),
-			cell(off, func(r Result) string { return ms(r.P50) }), cell(on, func(r Result) string { return ms(r.P50) }),
-			cell(off, func(r Result) string { return ms(r.P99) }), cell(on, func(r Result) string { return ms(r.P99) }),
-			cell(off, func(r Result) string { return ms(r.P999) }), cell(on, func(r Result) string { return ms(r.P999) }),
+		rows = append(rows, []string{fmtPct(k.pct), k.w.String(), fmt.Sprintf("%d / %d", len(rs.off), len(rs.on)),
+			cell(okOff, off.OpsPerSec, "%.0f"), cell(okOn, on.OpsPerSec, "%.0f"),
+			cell(okOff, off.P50, "%.3f"), cell(okOn, on.P50, "%.3f"),
+			cell(okOff, off.P99, "%.3f"), cell(okOn, on.P99, "%.3f"),
+			cell(okOff, off.P999, "%.3f"), cell(okOn, on.P999, "%.3f"),
 			ratio, overlap})
 	}
-	table(w, []string{"divergence", "workload", "ops/s AE off", "ops/s AE on", "p50 off", "p50 on", "p99 off", "p99 on",
+	table(w, []string{"divergence", "workload", "runs off / on", "ops/s AE off", "ops/s AE on", "p50 off", "p50 on", "p99 off", "p99 on",
 		"p99.9 off", "p99.9 on", "p99.9 on ÷ off", "s of the run with AE repairing"}, rows)
+	if multi {
+		fmt.Fprintf(w, "Each figure is the median of the runs, metric by metric; the runs are listed below.\n\n")
+	}
+	ms := func(x float64) string { return fmt.Sprintf("%.3f", x) }
 
 	rows = nil
 	for _, f := range r.Foreground {
 		if f.Err != "" {
-			rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), "failed: " + f.Err, "", "", "", "", "", "", "", "", "", "", ""})
+			rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run), "failed: " + f.Err, "", "", "", "", "", "", "", "", "", "", ""})
 			continue
 		}
 		t := f.Repair.End.Total()
@@ -324,14 +349,14 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 		if f.AE && !f.Repair.Settled {
 			ran += " (not settled)"
 		}
-		rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE),
+		rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run),
 			fmtCount(f.Result.Requests), fmt.Sprintf("%.0f", f.Result.OpsPerSec),
 			ms(f.Result.P50), ms(f.Result.P99), ms(f.Result.P999), ms(f.Result.Max),
 			fmt.Sprintf("%s … %s", fmtSec(0), fmtSec(f.BenchTo-f.BenchFrom)),
 			ran, bulk, fmtCount(t.KeysRepaired), fmtRate(f.Repair), fmtBytes(t.Bytes()),
 			fmt.Sprintf("%s → %s", fmtCount(f.Stale), fmtCount(f.StaleAfter))})
 	}
-	table(w, []string{"divergence", "workload", "AE", "requests", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
+	table(w, []string{"divergence", "workload", "AE", "run", "requests", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
 		"benchmark ran (s)", "repairs ran (s)", "90 % repaired at (s)", "keys repaired", "repair rate keys/s (first 90 %)", "AE bytes", "node3 stale keys before → after"}, rows)
 	fmt.Fprintf(w, "Times are seconds after redis-benchmark started (negative: before it, while the restarted cluster formed). Repairs ran between the last INFO antientropy sample (every %v) showing none and the first showing the final count; the rate is that of the first 90 %% of the repairs (a concurrent writer adds a trickle of repairs: an exchange that lists a key while a write has reached one replica and not yet the other repairs it). Keys repaired and AE bytes are summed over the nodes once every node had run 3 rounds without a repair (AE on), or at the end of the run (AE off). Node3's stale keys include those the benchmark's own SETs and GETs (read repair) fixed.\n\n", poll)
 
@@ -340,9 +365,9 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 		if f.Err != "" {
 			continue
 		}
-		rows = append(rows, nodeRows([]string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE)}, f.Repair.End)...)
+		rows = append(rows, nodeRows([]string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run)}, f.Repair.End)...)
 	}
-	table(w, []string{"divergence", "workload", "AE", "node", "rounds", "exchanges", "exchanges_equal", "exchange_errors",
+	table(w, []string{"divergence", "workload", "AE", "run", "node", "rounds", "exchanges", "exchanges_equal", "exchange_errors",
 		"keys_repaired", "bytes_sent", "bytes_received"}, rows)
 }
 

@@ -74,16 +74,18 @@
 //
 // Bytes: each div-P restarted with anti-entropy on and no client, INFO
 // antientropy polled on every node (every 200 ms) until every node has
-// run 3 rounds without a repair (SummarizeRepairs). Foreground: each div-P
-// of --ae-foreground restarted with anti-entropy off, then on, once per
-// workload (SET and GET at -P 1, 50 clients, -n sized for --run-seconds
-// from a warm-up on base), redis-benchmark started against node 1 as soon
-// as the cluster has formed and its trees are built, the repairs watched
-// meanwhile and until they stop. Join: base restarted, a fourth node
-// started with --join, until every node's ring has 4 members, nothing
-// pending, streaming or left to hand off; keys streamed in against the
-// ideal 1/4 of the 3 × keys copies. The Markdown report (AEReport) goes
-// to stdout and bench/results/<UTC>-ae.md.
+// run 3 rounds without a repair (SummarizeRepairs). Join: base restarted,
+// a fourth node started with --join, until every node's ring has 4
+// members, nothing pending, streaming or left to hand off; keys streamed
+// in against the ideal 1/4 of the 3 × keys copies. Foreground, --runs
+// times (3; each cell's median is reported): each div-P of
+// --ae-foreground restarted with anti-entropy off and with it on (the
+// order alternating from run to run), once per workload (SET and GET at
+// -P 1, 50 clients, -n sized for --run-seconds, 10, from a warm-up on
+// base), redis-benchmark started against node 1 as soon as the cluster
+// has formed and its trees are built, the repairs watched meanwhile and
+// until they stop. The Markdown report (AEReport) goes to stdout and
+// bench/results/<UTC>-ae.md.
 //
 // # Usage
 //
@@ -91,8 +93,9 @@
 //	make bench BENCH_QUICK=1                    # ~1 minute, 1 run per cell
 //	make bench BENCH_ARGS='--systems redis,single'
 //	make bench-scale                            # 1M keys in the cluster
-//	make bench-ae                               # anti-entropy and join, ~6 minutes
-//	make bench-ae BENCH_ARGS='--ae-foreground 10 --run-seconds 5'
+//	make bench-ae                               # anti-entropy and join, ~10 minutes
+//	make bench-ae BENCH_QUICK=1                 # ~2 minutes, 1 run per cell of 2 s
+//	make bench-ae BENCH_ARGS='--ae-foreground 10 --runs 5'
 //	bin/dynago-bench --attach single=127.0.0.1:7000 --workloads get-p1 --runs 5
 //
 // The last form benchmarks systems started elsewhere (e.g. under a

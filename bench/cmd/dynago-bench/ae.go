@@ -367,8 +367,8 @@ func (a *aeRun) header() {
 		fmt.Sprintf("data: %d keys key:%%012d with %d-byte values, loaded through the three nodes with go-redis (%d connections, pipelines of %d SETs) on a cluster with anti-entropy on, which then ran %d rounds without a repair",
 			a.keys, h.cfg.dataSize, h.cfg.loadWorkers, h.cfg.loadBatch, aeQuietRounds),
 		"divergence: from that state, node3 stopped (SIGTERM) and the share of the keys (every k-th key) overwritten through node1 with anti-entropy off (--test-no-handoff: no hint reaches node3), then every node stopped; each run below starts all three nodes on a copy of those data directories",
-		fmt.Sprintf("foreground: redis-benchmark -c %d -d %d -r %d -P 1 against node 1, -n sized for about %g s from a warm-up on the loaded cluster (%s), started as soon as the restarted cluster is formed; one run per cell, anti-entropy off and on one after the other",
-			h.cfg.clients, h.cfg.dataSize, a.keys, h.cfg.runSeconds, a.fgSizes()),
+		fmt.Sprintf("foreground: redis-benchmark -c %d -d %d -r %d -P 1 against node 1, -n sized for about %g s from a warm-up on the loaded cluster (%s), started as soon as the restarted cluster is formed and its trees are built; %d run(s) per cell, run by run, anti-entropy off and on one after the other (off first in odd runs, on first in even ones)",
+			h.cfg.clients, h.cfg.dataSize, a.keys, h.cfg.runSeconds, a.fgSizes(), h.cfg.runs),
 	)
 }
 
@@ -403,19 +403,37 @@ func (a *aeRun) all(ctx context.Context) error {
 			return fmt.Errorf("bytes at %g %%: %w", p, err)
 		}
 	}
-	for _, p := range a.h.cfg.aeForeground {
-		for _, w := range aeWorkloads {
-			for _, on := range []bool{false, true} {
-				if err := a.foreground(ctx, p, w, on); err != nil {
-					return fmt.Errorf("foreground %s at %g %%, anti-entropy %s: %w", w, p, map[bool]string{false: "off", true: "on"}[on], err)
-				}
-			}
-		}
-	}
 	if a.h.cfg.aeJoin {
 		if err := a.join(ctx); err != nil {
 			return fmt.Errorf("join: %w", err)
 		}
+	}
+	// Run by run, every cell once per run, anti-entropy off first in odd
+	// runs and on first in even ones: a burst of noise from the shared
+	// machine, or a drift, then hits both alike.
+	failed := 0
+	for run := 1; run <= a.h.cfg.runs; run++ {
+		for _, p := range a.h.cfg.aeForeground {
+			for _, w := range aeWorkloads {
+				for _, on := range []bool{run%2 == 0, run%2 != 0} {
+					err := a.foreground(ctx, p, w, on, run)
+					if err == nil {
+						continue
+					}
+					if ctx.Err() != nil {
+						return err
+					}
+					failed++
+					fmt.Fprintf(a.h.log, "bench: foreground %s at %g %%, anti-entropy %s, run %d: %v\n", w, p, onOff(on), run, err)
+					if err := a.stopAll(); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d foreground run(s) failed; they are listed in the tables", failed)
 	}
 	return nil
 }
@@ -604,13 +622,13 @@ func (a *aeRun) bytesRun(ctx context.Context, pct float64) error {
 
 // foreground runs redis-benchmark against node 1 of the divergent state
 // restarted with anti-entropy on or off, and watches the repairs.
-func (a *aeRun) foreground(ctx context.Context, pct float64, w bench.Workload, on bool) error {
-	set := fmt.Sprintf("fg-%s-%s-%v", pctName(pct), w, on)
+func (a *aeRun) foreground(ctx context.Context, pct float64, w bench.Workload, on bool, run int) error {
+	set := fmt.Sprintf("fg-%s-%s-%v-%d", pctName(pct), w, on, run)
 	defer a.drop(set)
 	if err := a.restore("div-"+pctName(pct), set); err != nil {
 		return err
 	}
-	row := bench.AEForegroundRow{Percent: pct, Workload: w, AE: on, Stale: a.before[pct][0], StaleAfter: -1}
+	row := bench.AEForegroundRow{Percent: pct, Workload: w, AE: on, Run: run, Stale: a.before[pct][0], StaleAfter: -1}
 	defer func() { a.rep.Foreground = append(a.rep.Foreground, row) }()
 	fail := func(err error) error { row.Err = err.Error(); return err }
 	ae := time.Duration(0)
@@ -663,8 +681,8 @@ func (a *aeRun) foreground(ctx context.Context, pct float64, w bench.Workload, o
 	if row.StaleAfter, _, _, err = a.divergence(ctx, a.stales[pct]); err != nil {
 		return fail(err)
 	}
-	fmt.Fprintf(a.h.log, "bench: %g %% %s AE %s: %.0f ops/s p50 %.3f p99 %.3f p99.9 %.3f ms; %d keys repaired; node3 stale keys %d -> %d\n",
-		pct, w, onOff(on), row.Result.OpsPerSec, row.Result.P50, row.Result.P99, row.Result.P999, row.Repair.Repaired, row.Stale, row.StaleAfter)
+	fmt.Fprintf(a.h.log, "bench: %g %% %s AE %s run %d: %.0f ops/s p50 %.3f p99 %.3f p99.9 %.3f ms; %d keys repaired; node3 stale keys %d -> %d\n",
+		pct, w, onOff(on), run, row.Result.OpsPerSec, row.Result.P50, row.Result.P99, row.Result.P999, row.Repair.Repaired, row.Stale, row.StaleAfter)
 	smp.close()
 	return a.stopAll()
 }

@@ -158,8 +158,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		setDefault("cluster-client", func() { c.clusterCC = false })
 	}
 	if c.ae {
-		setDefault("deadline", func() { c.deadline = 15 * time.Minute })
-		setDefault("run-seconds", func() { c.runSeconds = 10 })
+		// Quick: one run per cell of about 2 s.
+		deadline, seconds := 15*time.Minute, 10.0
+		if c.quick {
+			deadline, seconds = 6*time.Minute, 2
+		}
+		setDefault("deadline", func() { c.deadline = deadline })
+		setDefault("run-seconds", func() { c.runSeconds = seconds })
 		setDefault("systems", func() { *systems = bench.Cluster })
 	}
 	if c.scale {

@@ -45,9 +45,12 @@ func TestFlagDefaults(t *testing.T) {
 		t.Errorf("--scale: systems %v deadline %v", c.systems, c.deadline)
 	}
 	if c := parse(t, "", "--ae"); !c.ae || strings.Join(c.systems, ",") != "cluster" || c.deadline != 15*time.Minute ||
-		c.runSeconds != 10 || c.aeInterval != time.Second || !c.aeJoin ||
+		c.runSeconds != 10 || c.runs != 3 || c.aeInterval != time.Second || !c.aeJoin ||
 		fmt.Sprint(c.aeDivergence) != "[0.1 1 10]" || fmt.Sprint(c.aeForeground) != "[1 10]" {
 		t.Errorf("--ae: %+v", c)
+	}
+	if c := parse(t, "1", "--ae"); c.runs != 1 || c.runSeconds != 2 || c.deadline != 6*time.Minute {
+		t.Errorf("BENCH_QUICK=1 --ae: runs %d, run-seconds %v, deadline %v", c.runs, c.runSeconds, c.deadline)
 	}
 	if c := parse(t, "", "--ae", "--ae-divergence", "5%, 50", "--run-seconds", "2"); fmt.Sprint(c.aeDivergence) != "[5 50]" || c.runSeconds != 2 {
 		t.Errorf("--ae-divergence 5%%,50: %v, run-seconds %v", c.aeDivergence, c.runSeconds)
