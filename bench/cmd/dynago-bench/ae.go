@@ -328,6 +328,7 @@ func (h *harness) aeRunMain(ctx context.Context) error {
 		return err
 	}
 	start := time.Now().UTC()
+	load0 := loadAvg()
 	ports, err := bench.FreePorts(4, 10000)
 	if err != nil {
 		return err
@@ -340,6 +341,8 @@ func (h *harness) aeRunMain(ctx context.Context) error {
 		fmt.Fprintln(h.log, "bench:", err)
 	}
 	a.header()
+	a.rep.Header = append(a.rep.Header, fmt.Sprintf("load average (1, 5, 15 min) at the start: %s; at the end: %s; run time %v",
+		load0, loadAvg(), time.Since(start).Round(time.Second)))
 	if runErr != nil {
 		a.rep.Notes = append(a.rep.Notes, "the run stopped early: "+runErr.Error())
 	}
@@ -370,6 +373,16 @@ func (a *aeRun) header() {
 		fmt.Sprintf("foreground: redis-benchmark -c %d -d %d -r %d -P 1 against node 1, -n sized for about %g s from a warm-up on the loaded cluster (%s), started as soon as the restarted cluster is formed and its trees are built; %d run(s) per cell, run by run, anti-entropy off and on one after the other (off first in odd runs, on first in even ones)",
 			h.cfg.clients, h.cfg.dataSize, a.keys, h.cfg.runSeconds, a.fgSizes(), h.cfg.runs),
 	)
+}
+
+// loadAvg is the first three fields of /proc/loadavg: how busy the shared
+// machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 func (a *aeRun) fgSizes() string {
