@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,7 +62,8 @@ type RPCConfig struct {
 	// its requests are served.
 	AllowPeer func(id string) bool
 	// ConnsPerPeer is how many connections carry calls to one peer
-	// (default 2: one busy writer does not stall the other).
+	// (default 1: every frame to a peer goes through one writer, which
+	// coalesces more of them into each write; measured cheaper than 2).
 	ConnsPerPeer int
 	// DialTimeout bounds connecting plus the handshake (default 2 s).
 	DialTimeout time.Duration
@@ -79,7 +81,7 @@ type RPCConfig struct {
 
 func (c *RPCConfig) setDefaults() {
 	if c.ConnsPerPeer <= 0 {
-		c.ConnsPerPeer = 2
+		c.ConnsPerPeer = 1
 	}
 	if c.DialTimeout <= 0 {
 		c.DialTimeout = 2 * time.Second
@@ -557,16 +559,24 @@ func (c *rpcConn) writeLoop() {
 				c.close(err)
 				return
 			}
-			for more := true; more; {
+			// Drain what is queued; then yield once and drain again, so that
+			// frames other goroutines are about to queue join this write: at
+			// low pipelining a write per frame was a sixth of a node's CPU.
+			for yielded := false; ; {
 				select {
 				case f := <-c.out:
 					if _, err := w.Write(f); err != nil {
 						c.close(err)
 						return
 					}
+					continue
 				default:
-					more = false
 				}
+				if yielded {
+					break
+				}
+				yielded = true
+				runtime.Gosched()
 			}
 			if err := w.Flush(); err != nil {
 				c.close(err)
