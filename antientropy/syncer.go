@@ -404,21 +404,40 @@ func (s *Syncer) Round(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// exchangeWith runs exchanges of every shared partition with node id.
+// Retries of an exchange with a returning node, which is often still
+// building its trees when gossip first sees it alive.
+const (
+	kickRetries    = 20
+	kickRetryPause = 500 * time.Millisecond
+)
+
+// exchangeWith runs exchanges of every shared partition with node id. A
+// failed exchange is retried after a pause, kickRetries times in all for
+// the call, so a peer still building its trees is compared once it can
+// answer instead of at the next round.
 func (s *Syncer) exchangeWith(ctx context.Context, id string) {
 	r := s.d.Ring()
 	if r == nil {
 		return
 	}
-	for p := range r.Q() {
+	retries := kickRetries
+	for p := 0; p < r.Q(); p++ {
 		if ctx.Err() != nil {
 			return
 		}
-		if slices.Contains(s.peers(r, p), id) {
-			if _, err := s.Exchange(ctx, p, id); err != nil {
-				s.log.Debug("anti-entropy with a returning node", "partition", p, "node", id, "err", err)
-			}
+		if !slices.Contains(s.peers(r, p), id) {
+			continue
 		}
+		_, err := s.Exchange(ctx, p, id)
+		if err == nil {
+			continue
+		}
+		s.log.Debug("anti-entropy with a returning node", "partition", p, "node", id, "err", err)
+		if retries == 0 || sleepCtx(ctx, kickRetryPause) != nil {
+			return
+		}
+		retries--
+		p-- // the same partition again
 	}
 }
 

@@ -235,6 +235,34 @@ func TestDisjointWritesConvergeWithoutReads(t *testing.T) {
 	}
 }
 
+// A node that comes back is usually still building its trees when gossip
+// reports it alive: the exchange it was promised waits for it instead of
+// failing until the next periodic round.
+func TestReturningNodeIsComparedOnceItsTreesAreBuilt(t *testing.T) {
+	c := newAECluster(t, 2)
+	for i := range 50 {
+		c.write(0, fmt.Sprintf("k%d", i), "v", 0)
+	}
+	back := c.reps[1]
+	back.s.ready.Store(false) // still building
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.reps[0].s.exchangeWith(context.Background(), back.id)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	back.s.ready.Store(true)
+	<-done
+	for i := range 50 {
+		if c.get(1, fmt.Sprintf("k%d", i)).IsZero() {
+			t.Fatalf("k%d not repaired on the returning node", i)
+		}
+	}
+	if c.reps[0].s.Stats().ExchangeErrors.Load() == 0 {
+		t.Fatal("the not-ready peer was never met: the test does not test the retry")
+	}
+}
+
 func TestDeletesSpreadButDeadKeysAreNotCopied(t *testing.T) {
 	c := newAECluster(t, 2)
 	c.write(0, "gone", "v", 0)
