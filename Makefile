@@ -27,7 +27,7 @@ vet:
 # integration tests against the real binary.
 test: vet build
 	$(GO) test -race -timeout 10m $(RACE_PKGS)
-	$(GO) test -timeout 15m ./cmd/... ./bench/... ./integration/...
+	$(GO) test -count=1 -timeout 15m ./cmd/... ./bench/... ./integration/...
 
 # Each fuzz target for FUZZTIME (make fuzz FUZZTIME=5m).
 fuzz:
