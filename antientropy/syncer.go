@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dynago/dynago/engine"
+	"github.com/dynago/dynago/internal/pace"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
 )
@@ -433,7 +434,7 @@ func (s *Syncer) exchangeWith(ctx context.Context, id string) {
 			continue
 		}
 		s.log.Debug("anti-entropy with a returning node", "partition", p, "node", id, "err", err)
-		if retries == 0 || sleepCtx(ctx, kickRetryPause) != nil {
+		if retries == 0 || pace.Sleep(ctx, kickRetryPause) != nil {
 			return
 		}
 		retries--
@@ -544,10 +545,10 @@ func (s *Syncer) fetch(ctx context.Context, p int, peer string, onlyRemote, diff
 	keys := append(slices.Clone(onlyRemote), differ...)
 	lacking := len(onlyRemote) // keys[:lacking] are keys this node lacks
 	now := s.cfg.Now().UnixMilli()
-	pace := newPace(s.cfg.Rate)
+	pacer := pace.New(s.cfg.Rate)
 	for start := 0; start < len(keys); start += repairBatch {
 		batch := keys[start:min(start+repairBatch, len(keys))]
-		if err := s.admit(ctx, pace, len(batch)); err != nil {
+		if err := s.admit(ctx, pacer, len(batch)); err != nil {
 			return err
 		}
 		objs, err := s.d.Peer.Fetch(ctx, peer, p, batch)
@@ -586,10 +587,10 @@ func (s *Syncer) push(ctx context.Context, p int, peer string, onlyLocal, differ
 	keys := append(slices.Clone(onlyLocal), differ...)
 	lacking := len(onlyLocal) // keys[:lacking] are keys the peer lacks
 	now := s.cfg.Now().UnixMilli()
-	pace := newPace(s.cfg.Rate)
+	pacer := pace.New(s.cfg.Rate)
 	for start := 0; start < len(keys); start += repairBatch {
 		batch := keys[start:min(start+repairBatch, len(keys))]
-		if err := s.admit(ctx, pace, len(batch)); err != nil {
+		if err := s.admit(ctx, pacer, len(batch)); err != nil {
 			return err
 		}
 		var sendKeys [][]byte
@@ -625,44 +626,11 @@ func (s *Syncer) push(ctx context.Context, p int, peer string, onlyLocal, differ
 
 // admit paces repairs to the configured rate and yields to foreground
 // traffic: while the node is busy it waits, up to BusyPauses pauses.
-func (s *Syncer) admit(ctx context.Context, pace *pace, n int) error {
+func (s *Syncer) admit(ctx context.Context, pacer *pace.Pacer, n int) error {
 	for i := 0; i < s.cfg.BusyPauses && s.d.Busy(); i++ {
-		if err := sleepCtx(ctx, s.cfg.BusyPause); err != nil {
+		if err := pace.Sleep(ctx, s.cfg.BusyPause); err != nil {
 			return err
 		}
 	}
-	return pace.wait(ctx, n)
-}
-
-// pace spaces work out to a rate of items per second.
-type pace struct {
-	interval time.Duration
-	next     time.Time
-}
-
-func newPace(rate int) *pace {
-	return &pace{interval: time.Second / time.Duration(rate), next: time.Now()}
-}
-
-func (p *pace) wait(ctx context.Context, n int) error {
-	now := time.Now()
-	if p.next.Before(now.Add(-time.Second)) {
-		p.next = now // no banked burst after idling
-	}
-	p.next = p.next.Add(time.Duration(n) * p.interval)
-	return sleepCtx(ctx, time.Until(p.next))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return pacer.Wait(ctx, n)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dynago/dynago/engine"
+	"github.com/dynago/dynago/internal/pace"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
 )
@@ -344,7 +345,7 @@ func (t *Transfers) syncPartition(ctx context.Context, r *ring.Ring, p int) erro
 // per MergeMany, paced to the transfer rate.
 func (t *Transfers) stream(ctx context.Context, src string, p int) error {
 	var after []byte
-	pace := newPacer(t.cfg.Rate)
+	pacer := pace.New(t.cfg.Rate)
 	for {
 		cctx, cancel := context.WithTimeout(ctx, t.c.cfg.RequestTimeout)
 		resp, err := t.c.tr.Call(cctx, src, &Request{Kind: MsgFetch, Partition: uint16(p), After: after, Count: fetchPage})
@@ -366,7 +367,7 @@ func (t *Transfers) stream(ctx context.Context, src string, p int) error {
 			}
 			t.stats.KeysIn.Add(int64(len(items)))
 			after = resp.Keys[len(resp.Keys)-1]
-			if err := pace.wait(ctx, len(items)); err != nil {
+			if err := pacer.Wait(ctx, len(items)); err != nil {
 				return err
 			}
 		}
@@ -448,7 +449,7 @@ func (t *Transfers) handOff(ctx context.Context, r, target *ring.Ring, p int) er
 	if len(homes) == 0 {
 		return fmt.Errorf("partition %d has no home replica", p)
 	}
-	pace := newPacer(t.cfg.Rate)
+	pacer := pace.New(t.cfg.Rate)
 	var batch []hint
 	for {
 		batch = batch[:0]
@@ -478,7 +479,7 @@ func (t *Transfers) handOff(ctx context.Context, r, target *ring.Ring, p int) er
 			t.stats.KeysOut.Add(1)
 			t.stats.BytesOut.Add(int64(len(h.key) + h.obj.EncodedSize()))
 		}
-		if err := pace.wait(ctx, len(batch)); err != nil {
+		if err := pacer.Wait(ctx, len(batch)); err != nil {
 			return err
 		}
 	}
@@ -547,32 +548,4 @@ func (t *Transfers) finishLeave() error {
 		t.log.Info("this node has handed off all its data and left the ring: it can be stopped")
 	}
 	return err
-}
-
-// pacer spaces work out to a rate of items per second.
-type pacer struct {
-	interval time.Duration
-	next     time.Time
-}
-
-func newPacer(rate int) *pacer {
-	return &pacer{interval: time.Second / time.Duration(rate), next: time.Now()}
-}
-
-// wait blocks until n more items may proceed.
-func (p *pacer) wait(ctx context.Context, n int) error {
-	p.next = p.next.Add(time.Duration(n) * p.interval)
-	d := time.Until(p.next)
-	if d <= 0 {
-		if d < -time.Second {
-			p.next = time.Now() // do not bank a burst after idling
-		}
-		return nil
-	}
-	select {
-	case <-time.After(d):
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
