@@ -81,6 +81,7 @@ type TransferStats struct {
 	Commits             atomic.Int64 // ring commits this node proposed
 	SyncFailures        atomic.Int64
 	ToSync, ToHandOff   atomic.Int64 // work left at the last step
+	KeysToHandOff       atomic.Int64 // live keys in the partitions of ToHandOff
 	InFlightPartition   atomic.Int64 // partition being streamed, -1 none
 	LastStepUnixMilli   atomic.Int64
 	LastCommitUnixMilli atomic.Int64
@@ -271,7 +272,14 @@ func (t *Transfers) Step(ctx context.Context) error {
 		}
 	}
 	t.stats.ToHandOff.Store(int64(len(toHandOff)))
-	for _, p := range toHandOff {
+	keysLeft := make([]int64, len(toHandOff))
+	var keysTotal int64
+	for i, p := range toHandOff {
+		keysLeft[i], _ = t.c.store.PartitionKeys(uint16(p))
+		keysTotal += keysLeft[i]
+	}
+	t.stats.KeysToHandOff.Store(keysTotal)
+	for i, p := range toHandOff {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -283,6 +291,7 @@ func (t *Transfers) Step(ctx context.Context) error {
 		t.setHeld(p, false, q)
 		t.stats.PartitionsHanded.Add(1)
 		t.stats.ToHandOff.Add(-1)
+		t.stats.KeysToHandOff.Add(-keysLeft[i])
 	}
 
 	// 4. A leaving node that is done leaves the ring.
@@ -548,4 +557,20 @@ func (t *Transfers) finishLeave() error {
 		t.log.Info("this node has handed off all its data and left the ring: it can be stopped")
 	}
 	return err
+}
+
+// BytesLeft estimates the bytes this node still has to stream in and to
+// hand off: partitions left to stream times the bytes of the average
+// partition streamed so far, plus keys left to hand off times the bytes of
+// the average key handed off so far. Before the first partition or key
+// has moved there is no average and the estimate counts that side as 0.
+func (s *TransferStats) BytesLeft() int64 {
+	var left int64
+	if n := s.PartitionsSynced.Load(); n > 0 {
+		left += s.ToSync.Load() * s.BytesIn.Load() / n
+	}
+	if n := s.KeysOut.Load(); n > 0 {
+		left += s.KeysToHandOff.Load() * s.BytesOut.Load() / n
+	}
+	return left
 }

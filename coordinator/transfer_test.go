@@ -213,6 +213,33 @@ func TestJoinMovesOnlyWhatMustMoveAndLosesNothing(t *testing.T) {
 	if in == 0 || float64(in) > 0.5*float64(total) {
 		t.Fatalf("streamed %d of %d copies", in, total)
 	}
+	var handed int64
+	for id, tr := range rc.transfers {
+		s := tr.Stats()
+		handed += s.KeysOut.Load()
+		if s.KeysToHandOff.Load() != 0 || s.BytesLeft() != 0 {
+			t.Fatalf("%s: transfers settled with %d keys and ~%d bytes left", id[:8], s.KeysToHandOff.Load(), s.BytesLeft())
+		}
+	}
+	if handed == 0 {
+		t.Fatal("no old owner handed a key off")
+	}
+}
+
+func TestTransferBytesLeftEstimate(t *testing.T) {
+	var s TransferStats
+	s.ToSync.Store(4)
+	s.KeysToHandOff.Store(100)
+	if got := s.BytesLeft(); got != 0 {
+		t.Fatalf("before anything moved: %d bytes left, want 0 (no average yet)", got)
+	}
+	s.PartitionsSynced.Store(2)
+	s.BytesIn.Store(2000) // 1000 a partition
+	s.KeysOut.Store(10)
+	s.BytesOut.Store(1500) // 150 a key
+	if got, want := s.BytesLeft(), int64(4*1000+100*150); got != want {
+		t.Fatalf("BytesLeft = %d, want %d", got, want)
+	}
 }
 
 func TestLeaveHandsEverythingOff(t *testing.T) {

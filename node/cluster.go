@@ -368,6 +368,8 @@ func (n *Node) transferFields() []resp.InfoField {
 	return []resp.InfoField{
 		field("partitions_to_sync", s.ToSync.Load()),
 		field("partitions_to_hand_off", s.ToHandOff.Load()),
+		field("keys_to_hand_off", s.KeysToHandOff.Load()),
+		field("bytes_left_estimate", s.BytesLeft()),
 		field("partition_streaming", s.InFlightPartition.Load()),
 		field("partitions_synced", s.PartitionsSynced.Load()),
 		field("partitions_handed_off", s.PartitionsHanded.Load()),
