@@ -35,6 +35,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel}))
 	cfg.Logger = logger
+	if mallocArenasLimited() {
+		logger.Debug("glibc malloc arenas limited", "arenas", 2)
+	}
 
 	// Signals are caught before the node starts so that a SIGTERM that
 	// arrives during start-up still shuts it down cleanly.
