@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -24,7 +23,9 @@ import (
 // key in pebble. Under a stripe the cache therefore agrees with pebble, and
 // a writer keeps it so in three steps (commitData):
 //
-//  1. invalidate: the entry, if any, is marked stale;
+//  1. invalidate: the entry, if any, is marked stale (a writer whose read
+//     under the stripe found no valid entry skips this: none can appear
+//     while it holds the stripe);
 //  2. the batch is applied: the write becomes visible in pebble;
 //  3. store: the entry gets the new object (or, for bulk writes, is only
 //     updated if present).
@@ -165,7 +166,7 @@ func newObjectCache(capacity int64) *objectCache {
 }
 
 // shard returns the shard of hash h. The shard uses the top bits, the
-// stripes (stripeOf) the bottom ones, so the two are independent.
+// stripes (stripeIndex) the bottom ones, so the two are independent.
 func (c *objectCache) shard(h uint64) *cacheShard {
 	return &c.shards[h>>c.shift] // a shift by 64 (one shard) gives 0
 }
@@ -439,7 +440,7 @@ func (c *objectCache) dropPartition(p uint16) {
 		s.mu.Lock()
 		kept := s.ring[:0]
 		for _, en := range s.ring {
-			if binary.BigEndian.Uint16(en.k[1:3]) == p {
+			if q, _ := splitDataKey(en.k); q == p {
 				delete(s.m, en.h)
 				s.bytes -= int64(en.size)
 				continue

@@ -516,7 +516,7 @@ func TestObjectCacheConcurrentReadsSeeAcknowledgedWrites(t *testing.T) {
 							next := cur.Put(actor(byte(10+k)), cur.VV, version.Sibling{Value: []byte(strconv.Itoa(n)), Timestamp: int64(n)})
 							var changed bool
 							_, changed, err = e.Merge(uint16(k), []byte{byte('a' + k)}, next)
-							if !changed {
+							if err == nil && !changed {
 								continue // lost the race to another writer: nothing acknowledged
 							}
 						}
@@ -593,4 +593,48 @@ func TestObjectCacheConcurrentReadsSeeAcknowledgedWrites(t *testing.T) {
 	checkCache(t, e)
 	s := e.Stats()
 	t.Logf("hits %d misses %d evictions %d", s.ObjectCacheHits, s.ObjectCacheMisses, s.ObjectCacheEvictions)
+}
+
+// Two keys whose hashes are equal share one map slot: the cache must never
+// answer one key with the other's object, a bulk update must not displace
+// the cached key, and an insert replaces it.
+func TestObjectCacheHashCollision(t *testing.T) {
+	c := newObjectCache(1 << 20)
+	const h = 42
+	k1, k2 := dataKey(0, []byte("one")), dataKey(0, []byte("two"))
+	obj := func(v string) version.Object {
+		return version.Object{}.Put(actor(1), nil, version.Sibling{Value: []byte(v), Timestamp: 1})
+	}
+	structure := func() {
+		t.Helper()
+		s := c.shard(h)
+		if len(s.m) != len(s.ring) {
+			t.Fatalf("map %d entries, ring %d", len(s.m), len(s.ring))
+		}
+		for pos, en := range s.ring {
+			if int(en.pos) != pos || s.m[en.h] != en {
+				t.Fatalf("entry %q at ring %d: pos %d, map %p", en.k, pos, en.pos, s.m[en.h])
+			}
+		}
+	}
+	c.store(h, k1, nil, obj("a"), true, false)
+	if _, ok := c.get(h, k2); ok {
+		t.Fatal("k2 answered from k1's entry")
+	}
+	c.store(h, k2, nil, obj("b"), false, false) // a bulk write of k2
+	if o, ok := c.get(h, k1); !ok || value(o, 0) != "a" {
+		t.Fatalf("a bulk write of a colliding key displaced k1: %v %v", o, ok)
+	}
+	c.invalidate(h, k2)
+	if _, ok := c.get(h, k1); !ok {
+		t.Fatal("invalidating a colliding key made k1 stale")
+	}
+	c.store(h, k2, nil, obj("b"), true, false) // a single-key write of k2
+	if _, ok := c.get(h, k1); ok {
+		t.Fatal("k1 still cached after k2 took its slot")
+	}
+	if o, ok := c.get(h, k2); !ok || value(o, 0) != "b" {
+		t.Fatalf("k2 = %v %v, want b", o, ok)
+	}
+	structure()
 }

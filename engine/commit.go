@@ -99,11 +99,12 @@ func (e *Engine) finish(pd pending) error {
 	return nil
 }
 
-func stripeOf(k []byte) int { return int(xxhash.Sum64(k) & (numStripes - 1)) }
+// stripeIndex returns the index of the stripe of the key whose hash
+// (xxhash of the pebble key) is h.
+func stripeIndex(h uint64) int { return int(h & (numStripes - 1)) }
 
-// stripe returns the stripe of the key whose hash (xxhash of the pebble
-// key) is h: the same one stripeOf picks.
-func (e *Engine) stripe(h uint64) *sync.Mutex { return &e.stripes[h&(numStripes-1)] }
+// stripe returns the stripe of the key whose hash is h.
+func (e *Engine) stripe(h uint64) *sync.Mutex { return &e.stripes[stripeIndex(h)] }
 
 // serialises reports whether commits of mode m take syncMu: in
 // DurabilitySync every waited-for commit has an fsync of its own, so they

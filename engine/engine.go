@@ -60,7 +60,7 @@ type Engine struct {
 
 	// stripes serialise the read-modify-writes of one key (Update, Merge,
 	// MergeMany, PutHint, DeleteHint and the sweep's writes): key k is
-	// guarded by stripes[stripeOf(k)]. MergeMany takes several stripes in
+	// guarded by stripes[stripeIndex(xxhash of k)]. MergeMany takes several stripes in
 	// index order; FlushAll and DropPartition take all of them, also in
 	// index order, so no two lockers can deadlock. No stripe is ever held
 	// across an fsync.

@@ -58,6 +58,7 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		h         uint64 // xxhash of k
 		orig, cur version.Object
 		dirty     bool
+		hit       bool // orig came from a valid cache entry (commitData)
 	}
 	keys := make(map[string]*keyState, len(items))
 	order := make([]*keyState, 0, len(items)) // distinct keys, first appearance first
@@ -70,18 +71,18 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 			st = &keyState{p: it.P, key: it.Key, k: k, h: xxhash.Sum64(k)}
 			keys[string(k)] = st
 			order = append(order, st)
-			stripes = append(stripes, int(st.h&(numStripes-1)))
+			stripes = append(stripes, stripeIndex(st.h))
 		}
 		of[i] = st
 	}
 	results := make([]MergeResult, len(items))
 	err := e.withStripes(stripes, durable, func() (pending, error) {
 		for _, st := range order {
-			o, _, _, err := e.readData(st.h, st.k, st.k)
+			o, hit, _, err := e.readData(st.h, st.k, st.k)
 			if err != nil {
 				return pending{}, err
 			}
-			st.orig, st.cur = o, o
+			st.orig, st.cur, st.hit = o, o, hit
 		}
 		for i, it := range items {
 			st := of[i]
@@ -95,7 +96,9 @@ func (e *Engine) MergeMany(items []MergeItem) ([]MergeResult, error) {
 		for _, st := range order {
 			if st.dirty {
 				setObject(b, st.k, st.cur)
-				e.cache.invalidate(st.h, st.k)
+				if st.hit {
+					e.cache.invalidate(st.h, st.k)
+				}
 			}
 		}
 		if b.Empty() {

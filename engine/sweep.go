@@ -144,7 +144,7 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 		if now, _ := cur.Compact(nowMs); !sameObject(now, c.dead) {
 			return pending{}, nil // written since MayReap saw it
 		}
-		pd, err := e.commitData(h, k, k, version.Object{}, background, false, true)
+		pd, err := e.commitData(h, k, k, true, version.Object{}, background, false, true)
 		if err != nil {
 			return pending{}, err
 		}
@@ -171,7 +171,7 @@ func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
 			return pending{}, nil
 		}
 		// next holds cur's values: owned by the engine, like cur.
-		pd, err := e.commitData(h, k, k, next, background, false, true)
+		pd, err := e.commitData(h, k, k, true, next, background, false, true)
 		if err != nil {
 			return pending{}, err
 		}

@@ -22,29 +22,14 @@ import (
 // not modify it, only build next from it, as package version's functions
 // do. The returned object may be shared in the same way.
 func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next version.Object, write bool, err error)) (version.Object, error) {
-	if err := e.enterPartition(p); err != nil {
-		return version.Object{}, err
-	}
-	defer e.exit()
-	// The key is built on the stack: pebble's batch copies it, and only a
-	// miss (pebble keeps the key it reads) or a new cache entry needs it on
-	// the heap (readData).
-	var buf [64]byte
-	k := appendDataKey(buf[:0], p, key)
-	h := xxhash.Sum64(k)
-	var out version.Object
-	wrote := false
-	err := e.withStripe(h, durable, func() (pd pending, err error) {
-		out, wrote, pd, err = e.updateLocked(p, key, h, k, fn)
-		return pd, err
-	})
+	o, wait, err := e.UpdateAsync(p, key, fn)
 	if err != nil {
 		return version.Object{}, err
 	}
-	if wrote {
-		e.stats.writes.Add(1)
+	if err := wait(); err != nil {
+		return version.Object{}, err
 	}
-	return out, nil
+	return o, nil
 }
 
 // UpdateAsync is Update that returns as soon as the write is applied — in
@@ -57,21 +42,30 @@ func (e *Engine) Update(p uint16, key []byte, fn func(cur version.Object) (next 
 // In sync mode, where durable commits are serialised, the write is
 // durable when UpdateAsync returns and wait does nothing.
 func (e *Engine) UpdateAsync(p uint16, key []byte, fn func(cur version.Object) (next version.Object, write bool, err error)) (version.Object, func() error, error) {
-	noWait := func() error { return nil }
-	if e.serialises(durable) {
-		o, err := e.Update(p, key, fn)
-		return o, noWait, err
-	}
 	if err := e.enterPartition(p); err != nil {
 		return version.Object{}, nil, err
 	}
+	// The key is built on the stack: pebble's batch copies it, and only a
+	// miss (pebble keeps the key it reads) or a new cache entry needs it on
+	// the heap (readData).
 	var buf [64]byte
 	k := appendDataKey(buf[:0], p, key)
 	h := xxhash.Sum64(k)
-	mu := e.stripe(h)
-	mu.Lock()
-	out, wrote, pd, err := e.updateLocked(p, key, h, k, fn)
-	mu.Unlock()
+	if e.serialises(durable) {
+		defer e.exit()
+		var out version.Object
+		var wrote bool
+		err := e.withStripe(h, durable, func() (pd pending, err error) {
+			out, wrote, pd, err = e.updateLocked(p, key, h, k, fn)
+			return pd, err
+		})
+		if err != nil {
+			return version.Object{}, nil, err
+		}
+		e.countWrite(wrote)
+		return out, func() error { return nil }, nil
+	}
+	out, wrote, pd, err := e.updateUnderStripe(p, key, h, k, fn)
 	if err != nil {
 		e.exit()
 		return version.Object{}, nil, err
@@ -81,11 +75,25 @@ func (e *Engine) UpdateAsync(p uint16, key []byte, fn func(cur version.Object) (
 		if err := e.finish(pd); err != nil {
 			return err
 		}
-		if wrote {
-			e.stats.writes.Add(1)
-		}
+		e.countWrite(wrote)
 		return nil
 	}, nil
+}
+
+// countWrite counts a durable single-key write that changed the store.
+func (e *Engine) countWrite(wrote bool) {
+	if wrote {
+		e.stats.writes.Add(1)
+	}
+}
+
+// updateUnderStripe is updateLocked with the key's stripe taken and
+// released around it.
+func (e *Engine) updateUnderStripe(p uint16, key []byte, h uint64, k []byte, fn func(version.Object) (version.Object, bool, error)) (version.Object, bool, pending, error) {
+	mu := e.stripe(h)
+	mu.Lock()
+	defer mu.Unlock()
+	return e.updateLocked(p, key, h, k, fn)
 }
 
 // updateLocked is Update's work with the key's stripe held.
@@ -108,7 +116,7 @@ func (e *Engine) updateLocked(p uint16, key []byte, h uint64, k []byte, fn func(
 		return version.Object{}, false, pending{}, err
 	}
 	out = e.capObject(key, next)
-	pd, err = e.writeData(p, key, h, k, kh, cur, out, true)
+	pd, err = e.writeData(p, key, h, k, kh, hit, cur, out)
 	return out, true, pd, err
 }
 
@@ -141,7 +149,7 @@ func (e *Engine) Merge(p uint16, key []byte, in version.Object) (merged version.
 			}
 			return pending{}, nil
 		}
-		return e.writeData(p, key, h, k, kh, cur, merged, true)
+		return e.writeData(p, key, h, k, kh, hit, cur, merged)
 	})
 	if err != nil {
 		return version.Object{}, false, err
@@ -170,12 +178,11 @@ func (e *Engine) countMerge(changed bool) {
 
 // writeData commits next in place of cur for key k = dataKey(p, key) (hash
 // h; kh a heap copy or nil, see objectCache.store), with k's stripe held,
-// and accounts for the change: object cache, counters, OnChange. insert
-// says whether to cache an uncached key (single-key writes) or only update
-// its entry (bulk writes). next may share memory with the caller: the
-// cache copies it.
-func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, cur, next version.Object, insert bool) (pending, error) {
-	pd, err := e.commitData(h, k, kh, next, durable, insert, false)
+// and accounts for the change: object cache, counters, OnChange. hit says
+// whether cur came from a valid cache entry (commitData). next may share
+// memory with the caller: the cache copies it.
+func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, hit bool, cur, next version.Object) (pending, error) {
+	pd, err := e.commitData(h, k, kh, hit, next, durable, true, false)
 	if err != nil {
 		return pending{}, err
 	}
@@ -185,10 +192,14 @@ func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, cur, ne
 
 // commitData commits o at 'd' key k (hash h) with k's stripe held and keeps
 // the object cache in step: the entry goes stale before the commit and
-// gets o after it (cache.go, Consistency). insert and owned are the
+// gets o after it (cache.go, Consistency). cached says whether k may have a
+// valid entry: false when the caller, holding the stripe since, found
+// none, so there is nothing to make stale. insert and owned are the
 // cache's, and so is kh (objectCache.store).
-func (e *Engine) commitData(h uint64, k, kh []byte, o version.Object, m writeMode, insert, owned bool) (pending, error) {
-	e.cache.invalidate(h, k)
+func (e *Engine) commitData(h uint64, k, kh []byte, cached bool, o version.Object, m writeMode, insert, owned bool) (pending, error) {
+	if cached {
+		e.cache.invalidate(h, k)
+	}
 	pd, err := e.put(k, o, m)
 	if err != nil {
 		return pending{}, err
