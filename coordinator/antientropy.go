@@ -28,19 +28,9 @@ func (c *Coordinator) AEPeer() AEPeer { return AEPeer{c: c} }
 
 var _ antientropy.Peer = AEPeer{}
 
-func (a AEPeer) call(ctx context.Context, node string, req *Request) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.c.cfg.RequestTimeout)
-	defer cancel()
-	resp, err := a.c.tr.Call(ctx, node, req)
-	if err != nil {
-		return nil, err
-	}
-	return resp, resp.Err
-}
-
 // Hashes implements antientropy.Peer.
 func (a AEPeer) Hashes(ctx context.Context, node string, p int, lr antientropy.LevelRequest) ([]uint64, error) {
-	resp, err := a.call(ctx, node, &Request{Kind: MsgAEHashes, Partition: uint16(p), Payload: antientropy.AppendLevelRequest(nil, lr)})
+	resp, err := a.c.call(ctx, node, &Request{Kind: MsgAEHashes, Partition: uint16(p), Payload: antientropy.AppendLevelRequest(nil, lr)})
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +39,7 @@ func (a AEPeer) Hashes(ctx context.Context, node string, p int, lr antientropy.L
 
 // KeyHashes implements antientropy.Peer.
 func (a AEPeer) KeyHashes(ctx context.Context, node string, p int, segments []int) ([]antientropy.KeyHash, error) {
-	resp, err := a.call(ctx, node, &Request{Kind: MsgAEKeys, Partition: uint16(p), Payload: antientropy.AppendSegments(nil, segments)})
+	resp, err := a.c.call(ctx, node, &Request{Kind: MsgAEKeys, Partition: uint16(p), Payload: antientropy.AppendSegments(nil, segments)})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +48,7 @@ func (a AEPeer) KeyHashes(ctx context.Context, node string, p int, segments []in
 
 // Fetch implements antientropy.Peer.
 func (a AEPeer) Fetch(ctx context.Context, node string, p int, keys [][]byte) ([]version.Object, error) {
-	resp, err := a.call(ctx, node, &Request{Kind: MsgFetchKeys, Partition: uint16(p), Keys: keys})
+	resp, err := a.c.call(ctx, node, &Request{Kind: MsgFetchKeys, Partition: uint16(p), Keys: keys})
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +57,7 @@ func (a AEPeer) Fetch(ctx context.Context, node string, p int, keys [][]byte) ([
 
 // Push implements antientropy.Peer.
 func (a AEPeer) Push(ctx context.Context, node string, p int, keys [][]byte, objs []version.Object) error {
-	_, err := a.call(ctx, node, &Request{Kind: MsgMergeMany, Partition: uint16(p), Keys: keys, Objects: objs})
+	_, err := a.c.call(ctx, node, &Request{Kind: MsgMergeMany, Partition: uint16(p), Keys: keys, Objects: objs})
 	return err
 }
 

@@ -445,7 +445,13 @@ func TestQuorumReadsAskROfNAndHedgeSlowTargets(t *testing.T) {
 	}
 	// A target that never answers (paused) is hedged around: the read
 	// asks the third replica after HedgeAfter, well before the timeout.
-	tc.net.Blackhole(tc.ids[0], tc.ids[1])
+	// The paused one is the replica node 0 asks first.
+	homes := tc.homes("k", 3)
+	first := homes[1]
+	if homes[0] != 0 {
+		first = homes[0]
+	}
+	tc.net.Blackhole(tc.ids[0], tc.ids[first])
 	start := time.Now()
 	for range 5 {
 		if v, ok, err := tc.get(0, "k"); err != nil || !ok || v != "v" {

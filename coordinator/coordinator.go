@@ -322,6 +322,18 @@ func Partition(pl Placement, key []byte) int {
 
 func (c *Coordinator) nowMs() int64 { return c.cfg.Now().UnixMilli() }
 
+// call sends req to node and waits for its answer, at most RequestTimeout
+// (or ctx's deadline); an error the node answered is returned as err.
+func (c *Coordinator) call(ctx context.Context, node string, req *Request) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	resp, err := c.tr.Call(ctx, node, req)
+	if err != nil {
+		return nil, err
+	}
+	return resp, resp.Err
+}
+
 // goBG runs fn as background work owned by the coordinator, unless it is
 // closed (then fn does not run and goBG reports false). Work started while
 // Close drains still runs, so a request in flight is not cut short.

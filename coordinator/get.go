@@ -65,11 +65,15 @@ func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r in
 	// caller's key may point into a connection buffer that the next
 	// command overwrites (resp.Backend's memory rule): keep a copy.
 	key = bytes.Clone(key)
+	// This node's own copy first, then the others in walk order.
 	order := make([]Target, 0, len(rt.targets))
 	for _, t := range rt.targets {
 		if t.Node == c.cfg.Self {
-			order = append([]Target{t}, order...)
-		} else {
+			order = append(order, t)
+		}
+	}
+	for _, t := range rt.targets {
+		if t.Node != c.cfg.Self {
 			order = append(order, t)
 		}
 	}
@@ -97,7 +101,7 @@ func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r in
 			pending++
 		}
 	}
-	if c.cfg.ReadRepairChance >= 1 || (c.cfg.ReadRepairChance > 0 && rand.Float64() < c.cfg.ReadRepairChance) {
+	if rand.Float64() < c.cfg.ReadRepairChance { // [0,1): never at 0, always at 1
 		send(len(order))
 	} else {
 		send(r - tally.Acks())

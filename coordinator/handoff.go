@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynago/dynago/internal/pace"
 	"github.com/dynago/dynago/version"
 )
 
@@ -121,8 +122,7 @@ type hint struct {
 // no longer a member (it was removed from the ring) cannot take them: they
 // go to the key's current home replicas instead.
 func (c *Coordinator) deliverTo(ctx context.Context, target string, member bool) (int, error) {
-	interval := time.Second / time.Duration(c.cfg.HintRate)
-	next := time.Now()
+	pacer := pace.New(c.cfg.HintRate)
 	delivered := 0
 	for {
 		var batch []hint
@@ -134,14 +134,9 @@ func (c *Coordinator) deliverTo(ctx context.Context, target string, member bool)
 			return delivered, err
 		}
 		for _, h := range batch {
-			if wait := time.Until(next); wait > 0 {
-				select {
-				case <-time.After(wait):
-				case <-ctx.Done():
-					return delivered, ctx.Err()
-				}
+			if err := pacer.Wait(ctx, 1); err != nil {
+				return delivered, err
 			}
-			next = next.Add(interval)
 			if err := c.handOver(ctx, target, member, h); err != nil {
 				return delivered, err
 			}

@@ -356,12 +356,7 @@ func (t *Transfers) stream(ctx context.Context, src string, p int) error {
 	var after []byte
 	pacer := pace.New(t.cfg.Rate)
 	for {
-		cctx, cancel := context.WithTimeout(ctx, t.c.cfg.RequestTimeout)
-		resp, err := t.c.tr.Call(cctx, src, &Request{Kind: MsgFetch, Partition: uint16(p), After: after, Count: fetchPage})
-		cancel()
-		if err == nil {
-			err = resp.Err
-		}
+		resp, err := t.c.call(ctx, src, &Request{Kind: MsgFetch, Partition: uint16(p), After: after, Count: fetchPage})
 		if err != nil {
 			return err
 		}
@@ -511,13 +506,7 @@ func (t *Transfers) pushOrHint(ctx context.Context, home string, batch []hint) e
 		req.Keys = append(req.Keys, h.key)
 		req.Objects = append(req.Objects, h.obj)
 	}
-	cctx, cancel := context.WithTimeout(ctx, t.c.cfg.RequestTimeout)
-	defer cancel()
-	resp, err := t.c.tr.Call(cctx, home, req)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
+	if _, err := t.c.call(ctx, home, req); err != nil {
 		// Keep the data: hints for the home replica we could not reach.
 		return hintAll()
 	}
