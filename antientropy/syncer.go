@@ -45,9 +45,6 @@ type SyncConfig struct {
 	// Q is the number of partitions; it decides the tree shape
 	// (TreeShape), which every replica must share.
 	Q int
-	// N is the replication factor: the home replicas of a partition are
-	// the first N of its preference list.
-	N int
 	// Interval is the pause between rounds; a round compares every
 	// partition this node replicates with each other live home replica.
 	// Default 60 s (--ae-interval).
@@ -128,9 +125,8 @@ type Syncer struct {
 	d   SyncDeps
 	log *slog.Logger
 
-	trees  []*Tree
-	ready  atomic.Bool // every tree built
-	leaves int
+	trees []*Tree
+	ready atomic.Bool // every tree built
 
 	mu      sync.Mutex
 	parts   []PartitionState        // guarded by mu
@@ -177,7 +173,6 @@ func NewSyncer(cfg SyncConfig, d SyncDeps) (*Syncer, error) {
 	s := &Syncer{cfg: cfg, d: d, log: cfg.Logger, parts: make([]PartitionState, cfg.Q), suspect: make([]map[int]leafSuspicion, cfg.Q),
 		kick: make(chan string, 64), stop: make(chan struct{}), done: make(chan struct{})}
 	leaves, fanout := TreeShape(cfg.Q)
-	s.leaves = leaves
 	s.trees = make([]*Tree, cfg.Q)
 	for p := range s.trees {
 		var err error
@@ -195,9 +190,6 @@ func (s *Syncer) OnChange(p uint16, key []byte, oldHash, newHash uint64) {
 		s.trees[p].Update(key, oldHash, newHash)
 	}
 }
-
-// Reset empties partition p's tree (the partition was dropped).
-func (s *Syncer) Reset(p int) { s.trees[p].Reset() }
 
 // Ready reports whether every tree has been built.
 func (s *Syncer) Ready() bool { return s.ready.Load() }
@@ -278,7 +270,7 @@ func (s *Syncer) NodeAlive(id string) {
 
 // BuildTrees rebuilds every tree from the stored objects. Writes that race
 // with a partition's build may leave its tree slightly wrong; exchanges
-// heal such leaves (SetLeaf) when they meet them.
+// heal such leaves (SetLeafIf) when they meet them.
 func (s *Syncer) BuildTrees(ctx context.Context) error {
 	for p := range s.trees {
 		if err := ctx.Err(); err != nil {
@@ -364,7 +356,9 @@ func (s *Syncer) localKeyHashes(p int, segments []int) ([]KeyHash, error) {
 		case h == leaf:
 			delete(s.suspect[p], seg)
 		case seen && sus.scanned == h && sus.leaf == leaf:
-			if t.SetLeaf(seg, h) {
+			// Only if the leaf is still the one read above: a write's
+			// Update landing in between must not be overwritten.
+			if t.SetLeafIf(seg, leaf, h) {
 				s.stats.LeavesHealed.Add(1)
 			}
 			delete(s.suspect[p], seg)
@@ -459,12 +453,10 @@ func (s *Syncer) peers(r *ring.Ring, p int) []string {
 
 // ExchangeResult is what one exchange found and did.
 type ExchangeResult struct {
-	Equal    bool // roots matched
-	Fetched  int  // objects merged here from the peer
-	Pushed   int  // objects sent to the peer
-	Skipped  int  // dead objects not copied to a replica lacking the key
-	Cost     Cost
-	Segments int
+	Equal   bool // roots matched
+	Fetched int  // objects merged here from the peer
+	Pushed  int  // objects sent to the peer
+	Cost    Cost
 }
 
 // Exchange compares partition p with peer and repairs both sides: keys one
@@ -473,20 +465,25 @@ type ExchangeResult struct {
 // (tombstones, expired values) is not copied to a replica that lacks the
 // key: it has nothing to resurrect, and a tombstone the other side already
 // reaped must not come back.
-func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (ExchangeResult, error) {
-	var res ExchangeResult
+//
+// Every failure counts in ExchangeErrors, except ErrNotReady for this
+// node's own trees.
+func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (res ExchangeResult, err error) {
 	if !s.ready.Load() {
 		return res, ErrNotReady
 	}
-	ex := NewExchange(s.trees[p])
-	for ex.Phase() == PhaseHashes {
-		hashes, err := s.d.Peer.Hashes(ctx, peer, p, ex.Request())
+	defer func() {
 		if err != nil {
 			s.stats.ExchangeErrors.Add(1)
+		}
+	}()
+	ex := NewExchange(s.trees[p])
+	for ex.Phase() == PhaseHashes {
+		var hashes []uint64
+		if hashes, err = s.d.Peer.Hashes(ctx, peer, p, ex.Request()); err != nil {
 			return res, err
 		}
-		if err := ex.HandleHashes(hashes); err != nil {
-			s.stats.ExchangeErrors.Add(1)
+		if err = ex.HandleHashes(hashes); err != nil {
 			return res, err
 		}
 	}
@@ -497,10 +494,8 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (ExchangeResu
 		return res, nil
 	}
 	segs := ex.Segments()
-	res.Segments = len(segs)
 	remote, err := s.d.Peer.KeyHashes(ctx, peer, p, segs)
 	if err != nil {
-		s.stats.ExchangeErrors.Add(1)
 		return res, err
 	}
 	local, err := s.localKeyHashes(p, segs)
@@ -509,16 +504,14 @@ func (s *Syncer) Exchange(ctx context.Context, p int, peer string) (ExchangeResu
 	}
 	onlyLocal, onlyRemote, differ, err := ex.HandleKeys(local, remote)
 	if err != nil {
-		s.stats.ExchangeErrors.Add(1)
 		return res, err
 	}
 	res.Cost = ex.Cost()
-	if err := s.fetch(ctx, p, peer, onlyRemote, differ, &res); err != nil {
-		s.stats.ExchangeErrors.Add(1)
+	nowMs := s.cfg.Now().UnixMilli()
+	if err = s.fetch(ctx, p, peer, onlyRemote, differ, nowMs, &res); err != nil {
 		return res, err
 	}
-	if err := s.push(ctx, p, peer, onlyLocal, differ, &res); err != nil {
-		s.stats.ExchangeErrors.Add(1)
+	if err = s.push(ctx, p, peer, onlyLocal, differ, nowMs, &res); err != nil {
 		return res, err
 	}
 	s.finish(p, peer, res)
@@ -540,11 +533,25 @@ func (s *Syncer) finish(p int, peer string, res ExchangeResult) {
 // repairBatch is how many keys one Fetch or Push carries.
 const repairBatch = 256
 
+// copyable reports whether object o may be copied to a replica: not when
+// the sender has no object, nor when o is dead (tombstones, expired values)
+// and the receiver lacks the key (Exchange); such a skip is counted in
+// KeysSkippedDead.
+func (s *Syncer) copyable(o version.Object, receiverLacks bool, nowMs int64) bool {
+	if o.IsZero() {
+		return false
+	}
+	if receiverLacks && o.Dead(nowMs) {
+		s.stats.KeysSkippedDead.Add(1)
+		return false
+	}
+	return true
+}
+
 // fetch merges the peer's objects of onlyRemote and differ into the store.
-func (s *Syncer) fetch(ctx context.Context, p int, peer string, onlyRemote, differ [][]byte, res *ExchangeResult) error {
+func (s *Syncer) fetch(ctx context.Context, p int, peer string, onlyRemote, differ [][]byte, nowMs int64, res *ExchangeResult) error {
 	keys := append(slices.Clone(onlyRemote), differ...)
 	lacking := len(onlyRemote) // keys[:lacking] are keys this node lacks
-	now := s.cfg.Now().UnixMilli()
 	pacer := pace.New(s.cfg.Rate)
 	for start := 0; start < len(keys); start += repairBatch {
 		batch := keys[start:min(start+repairBatch, len(keys))]
@@ -561,12 +568,7 @@ func (s *Syncer) fetch(ctx context.Context, p int, peer string, onlyRemote, diff
 		var items []engine.MergeItem
 		for i, o := range objs {
 			s.stats.BytesReceived.Add(int64(o.EncodedSize()))
-			if o.IsZero() {
-				continue
-			}
-			if start+i < lacking && o.Dead(now) {
-				res.Skipped++
-				s.stats.KeysSkippedDead.Add(1)
+			if !s.copyable(o, start+i < lacking, nowMs) {
 				continue
 			}
 			items = append(items, engine.MergeItem{P: uint16(p), Key: batch[i], Object: o})
@@ -583,10 +585,9 @@ func (s *Syncer) fetch(ctx context.Context, p int, peer string, onlyRemote, diff
 }
 
 // push sends this node's objects of onlyLocal and differ to the peer.
-func (s *Syncer) push(ctx context.Context, p int, peer string, onlyLocal, differ [][]byte, res *ExchangeResult) error {
+func (s *Syncer) push(ctx context.Context, p int, peer string, onlyLocal, differ [][]byte, nowMs int64, res *ExchangeResult) error {
 	keys := append(slices.Clone(onlyLocal), differ...)
 	lacking := len(onlyLocal) // keys[:lacking] are keys the peer lacks
-	now := s.cfg.Now().UnixMilli()
 	pacer := pace.New(s.cfg.Rate)
 	for start := 0; start < len(keys); start += repairBatch {
 		batch := keys[start:min(start+repairBatch, len(keys))]
@@ -600,12 +601,7 @@ func (s *Syncer) push(ctx context.Context, p int, peer string, onlyLocal, differ
 			if err != nil {
 				return err
 			}
-			if o.IsZero() {
-				continue
-			}
-			if start+i < lacking && o.Dead(now) {
-				res.Skipped++
-				s.stats.KeysSkippedDead.Add(1)
+			if !s.copyable(o, start+i < lacking, nowMs) {
 				continue
 			}
 			sendKeys = append(sendKeys, k)

@@ -110,7 +110,7 @@ func newAECluster(t testing.TB, n int) *aeCluster {
 		if rep.eng, err = engine.Open(ecfg); err != nil {
 			t.Fatal(err)
 		}
-		rep.s, err = NewSyncer(SyncConfig{Self: m.ID, Q: testQ, N: n, Rate: 1 << 20, Now: c.now},
+		rep.s, err = NewSyncer(SyncConfig{Self: m.ID, Q: testQ, Rate: 1 << 20, Now: c.now},
 			SyncDeps{Store: rep.eng, Peer: c.peer, Ring: func() *ring.Ring { return c.r }, Alive: func(string) bool { return true }})
 		if err != nil {
 			t.Fatal(err)
@@ -305,6 +305,34 @@ func TestExpiredKeyStaysExpired(t *testing.T) {
 		if _, ok := c.get(r, "ttl").Value(c.nowMs); ok {
 			t.Fatalf("replica %d: an expired key came back", r)
 		}
+	}
+	// Past the tombstone grace (MayReap is nil: yes), replica 0's sweep
+	// reaps the key; replica 1 still holds the expired object. The trees
+	// now differ, and the exchange must not copy the dead object back to
+	// the replica that reaped it.
+	c.nowMs += engine.DefaultTombstoneGrace.Milliseconds() + 1000
+	if _, err := c.reps[0].eng.SweepOnce(1000); err != nil {
+		t.Fatal(err)
+	}
+	if !c.get(0, "ttl").IsZero() {
+		t.Fatal("setup: replica 0's sweep did not reap the expired key")
+	}
+	if c.get(1, "ttl").IsZero() {
+		t.Fatal("setup: replica 1 no longer holds the expired key")
+	}
+	skipped := func() int64 {
+		return c.reps[0].s.Stats().KeysSkippedDead.Load() + c.reps[1].s.Stats().KeysSkippedDead.Load()
+	}
+	before := skipped()
+	repaired := c.round()
+	if !c.get(0, "ttl").IsZero() {
+		t.Fatal("the reaped expired key was copied back to the replica that reaped it")
+	}
+	if skipped() == before {
+		t.Fatal("the dead key was not skipped: the exchange did not meet it")
+	}
+	if repaired != 0 {
+		t.Fatalf("the round repaired %d keys, want 0", repaired)
 	}
 }
 

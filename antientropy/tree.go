@@ -177,11 +177,17 @@ func (t *Tree) Update(key []byte, oldHash, newHash uint64) {
 	}
 	i := t.Segment(key)
 	t.mu.Lock()
+	t.xorPath(i, delta)
+	t.mu.Unlock()
+}
+
+// xorPath XORs delta into leaf i and every node on the path from it to the
+// root. The caller holds t.mu.
+func (t *Tree) xorPath(i int, delta uint64) {
 	for d := t.Depth(); d >= 0; d-- {
 		t.mu.nodes[t.offsets[d]+i] ^= delta
 		i >>= t.shift
 	}
-	t.mu.Unlock()
 }
 
 // Root returns the root hash: 0 for an empty partition, equal on two
@@ -281,14 +287,28 @@ func (t *Tree) SetLeaf(seg int, h uint64) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	i := seg
-	delta := t.mu.nodes[t.offsets[t.Depth()]+i] ^ h
+	delta := t.mu.nodes[t.offsets[t.Depth()]+seg] ^ h
 	if delta == 0 {
 		return false
 	}
-	for d := t.Depth(); d >= 0; d-- {
-		t.mu.nodes[t.offsets[d]+i] ^= delta
-		i >>= t.shift
+	t.xorPath(seg, delta)
+	return true
+}
+
+// SetLeafIf is SetLeaf done only if segment seg's hash is still expect: the
+// comparison and the change happen under one lock, so an Update that lands
+// after the caller read the leaf is not overwritten. It reports whether it
+// changed the leaf (false when the leaf moved, or already was h).
+func (t *Tree) SetLeafIf(seg int, expect, h uint64) bool {
+	if seg < 0 || seg >= t.leaves {
+		return false
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	leaf := t.mu.nodes[t.offsets[t.Depth()]+seg]
+	if leaf != expect || leaf == h {
+		return false
+	}
+	t.xorPath(seg, leaf^h)
 	return true
 }

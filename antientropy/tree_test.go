@@ -339,3 +339,62 @@ func TestSetLeafHealsADriftedTree(t *testing.T) {
 		t.Fatal("setting the same hash again reported a change")
 	}
 }
+
+func TestSetLeafIfSetsOnlyAnUnmovedLeaf(t *testing.T) {
+	tr, _ := NewTree(64, 4)
+	keys := make([][]byte, 200)
+	hash := func(i int) uint64 { return uint64(i)*0x9E3779B97F4A7C15 + 1 }
+	for i := range keys {
+		keys[i] = []byte{byte(i), byte(i >> 8), 'k'}
+		tr.Update(keys[i], 0, hash(i))
+	}
+	seg := tr.Segment(keys[7])
+	leaf := func() uint64 { return tr.Level(tr.Depth(), seg, 1)[0] }
+	read := leaf()
+
+	// The leaf moved since it was read (a concurrent write's Update): no
+	// change, and the write's update survives.
+	tr.Update(keys[7], hash(7), 42)
+	moved := leaf()
+	before := nodes(tr)
+	if tr.SetLeafIf(seg, read, 12345) {
+		t.Fatal("SetLeafIf changed a leaf that moved since it was read")
+	}
+	if !slices.Equal(nodes(tr), before) {
+		t.Fatal("a refused SetLeafIf changed the tree")
+	}
+
+	// The leaf is still what the caller read: it is set, and the path to
+	// the root follows.
+	if !tr.SetLeafIf(seg, moved, 12345) {
+		t.Fatal("SetLeafIf did not set an unmoved leaf")
+	}
+	if got := leaf(); got != 12345 {
+		t.Fatalf("leaf = %#x after SetLeafIf, want 0x3039", got)
+	}
+	checkInvariant(t, tr)
+	want, _ := NewTree(64, 4)
+	want.Build(func(fn func([]byte, uint64)) {
+		for i, k := range keys {
+			h := hash(i)
+			if i == 7 {
+				h = 42
+			}
+			fn(k, h)
+		}
+	})
+	want.SetLeaf(seg, 12345)
+	if !slices.Equal(nodes(tr), nodes(want)) {
+		t.Fatal("SetLeafIf left a different tree than SetLeaf")
+	}
+
+	// Setting the hash the leaf already holds is no change; a segment out
+	// of range is refused.
+	if tr.SetLeafIf(seg, 12345, 12345) {
+		t.Fatal("setting the same hash again reported a change")
+	}
+	if tr.SetLeafIf(-1, 0, 1) || tr.SetLeafIf(tr.Leaves(), 0, 1) {
+		t.Fatal("SetLeafIf accepted a segment out of range")
+	}
+	checkInvariant(t, tr)
+}

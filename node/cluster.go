@@ -11,7 +11,6 @@ import (
 
 	"github.com/dynago/dynago/antientropy"
 	"github.com/dynago/dynago/coordinator"
-	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/resp"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
@@ -390,18 +389,8 @@ func (n *Node) ring() *ring.Ring {
 	return n.mship.Ring()
 }
 
-// storeOf and peerOf give anti-entropy the engine and the coordinator's
-// transport, which exist only after the syncer is built.
-type storeOf struct{ n *Node }
-
-func (s storeOf) Get(p uint16, key []byte) (version.Object, error) { return s.n.eng.Get(p, key) }
-func (s storeOf) Scan(p uint16, after []byte, fn func([]byte, version.Object) bool) error {
-	return s.n.eng.Scan(p, after, fn)
-}
-func (s storeOf) MergeMany(items []engine.MergeItem) ([]engine.MergeResult, error) {
-	return s.n.eng.MergeMany(items)
-}
-
+// peerOf gives anti-entropy the coordinator's transport, which exists only
+// after the syncer is built.
 type peerOf struct{ n *Node }
 
 func (p peerOf) Hashes(ctx context.Context, node string, part int, req antientropy.LevelRequest) ([]uint64, error) {

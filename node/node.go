@@ -134,12 +134,13 @@ func Start(cfg Config) (n *Node, err error) {
 	if n.id, err = loadIdentity(n.eng, cfg.Name, cfg.Addr); err != nil {
 		return nil, err
 	}
-	// Anti-entropy; its collaborators are looked up when it runs.
+	// Anti-entropy: the engine is its store; its other collaborators exist
+	// only later and are looked up when it runs.
 	acfg := cfg.AE
-	acfg.Self, acfg.Q, acfg.N = n.id.ID, cfg.Partitions, cfg.Coordinator.N
+	acfg.Self, acfg.Q = n.id.ID, cfg.Partitions
 	acfg.Logger = cfg.Logger.With("component", "antientropy")
 	if n.ae, err = antientropy.NewSyncer(acfg, antientropy.SyncDeps{
-		Store: storeOf{n},
+		Store: n.eng,
 		Peer:  peerOf{n},
 		Ring:  n.ring,
 		Alive: func(id string) bool { return n.mship.Alive(id) },

@@ -403,7 +403,7 @@ func (m *Membership) rejoin() {
 	go func() {
 		defer m.wg.Done()
 		defer m.joining.Store(false)
-		if _, err := m.ml.Join(addrs); err == nil {
+		if m.Join(addrs) == nil {
 			m.log.Info("contacted ring members held dead", "addrs", strings.Join(addrs, ","))
 		}
 	}()
