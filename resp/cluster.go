@@ -113,9 +113,7 @@ func (s *Server) cmdClusterInfo(ctx context.Context, c *Client, args [][]byte, w
 		{"cluster_w", i(v.W)},
 	}
 	var b strings.Builder
-	for _, f := range fields {
-		b.WriteString(f.Key + ":" + f.Value + "\r\n")
-	}
+	writeInfoFields(&b, fields)
 	w.WriteVerbatim(b.String())
 }
 

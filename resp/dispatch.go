@@ -11,27 +11,21 @@ import (
 // Handle runs one command for client c and writes its reply to w: the
 // dispatcher the connection loop uses, exposed so that handler tests need
 // no socket (STYLE 18). args[0] is the command name. Each call gets a
-// request context of its own, released when it returns.
-func (s *Server) Handle(c *Client, args [][]byte, w *Writer) {
-	s.dispatch(c, args, w)
-	c.releaseCtx()
-}
-
-// dispatch looks the command up, checks arity and authentication, and runs
-// it (run). A connection's runBatch does the same in two steps, resolve
-// then dispatchResolved, so that it can gather waves.
+// request context of its own, released when it returns. A connection's
+// runBatch does the same in two steps, resolve then dispatchResolved, so
+// that it can gather waves.
 //
 // Per command it costs two clock reads, a few atomic adds and, for commands
 // that reach the backend, a clock read to check the shared request
 // context (requestCtx); the name lookup lower-cases into the client's
 // scratch array and indexes the table with string(bytes), which does not
 // allocate.
-func (s *Server) dispatch(c *Client, args [][]byte, w *Writer) {
-	if len(args) == 0 {
-		return
+func (s *Server) Handle(c *Client, args [][]byte, w *Writer) {
+	if len(args) > 0 {
+		cmd, msg := s.resolve(c, args)
+		s.dispatchResolved(c, cmd, msg, args, w)
 	}
-	cmd, msg := s.resolve(c, args)
-	s.dispatchResolved(c, cmd, msg, args, w)
+	c.releaseCtx()
 }
 
 // resolve finds the command to run for args (the subcommand, for a

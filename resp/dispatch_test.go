@@ -37,8 +37,12 @@ func TestRequestCtxShared(t *testing.T) {
 	c.releaseCtx()
 	stale, cancel := context.WithTimeout(h.s.baseCtx, rt/2)
 	c.req = reqCtx{ctx: coordinator.WithConsistency(stale, c.consistency), cancel: cancel, cons: c.consistency}
-	if h.s.requestCtx(c) == c.req.ctx && stale.Err() == nil {
+	old := c.req.ctx
+	if h.s.requestCtx(c) == old {
 		t.Fatal("a stale context was reused")
+	}
+	if stale.Err() != context.Canceled {
+		t.Fatal("the stale context was not released")
 	}
 	h.do("GET k")
 	if h.c.req.ctx != nil {

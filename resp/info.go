@@ -100,11 +100,16 @@ func renderInfo(sections []InfoSection) string {
 			b.WriteString("\r\n")
 		}
 		b.WriteString("# " + sec.Name + "\r\n")
-		for _, f := range sec.Fields {
-			b.WriteString(f.Key + ":" + f.Value + "\r\n")
-		}
+		writeInfoFields(&b, sec.Fields)
 	}
 	return b.String()
+}
+
+// writeInfoFields writes "key:value" lines, CRLF-terminated.
+func writeInfoFields(b *strings.Builder, fields []InfoField) {
+	for _, f := range fields {
+		b.WriteString(f.Key + ":" + f.Value + "\r\n")
+	}
 }
 
 func (s *Server) infoServer() []InfoField {

@@ -34,6 +34,8 @@ type hookBackend struct {
 	// hook runs before each call with its key; a non-nil error fails the
 	// call. nil: no hook.
 	hook func(ctx context.Context, key []byte, write bool) error
+	// after runs once each call has returned. nil: none.
+	after func(key []byte, write bool)
 }
 
 func (hb *hookBackend) ParallelReads() bool { return hb.remote }
@@ -44,6 +46,9 @@ func (hb *hookBackend) Get(ctx context.Context, key []byte) (version.Object, err
 			return version.Object{}, err
 		}
 	}
+	if hb.after != nil {
+		defer hb.after(key, false)
+	}
 	return hb.memBackend.Get(ctx, key)
 }
 
@@ -52,6 +57,9 @@ func (hb *hookBackend) Write(ctx context.Context, key []byte, op coordinator.Op)
 		if err := hb.hook(ctx, key, true); err != nil {
 			return coordinator.Result{}, err
 		}
+	}
+	if hb.after != nil {
+		defer hb.after(key, true)
 	}
 	return hb.memBackend.Write(ctx, key, op)
 }
@@ -309,7 +317,7 @@ func TestWaveConcurrency(t *testing.T) {
 	keys := func(cmd string) []string {
 		var lines []string
 		for i := range n {
-			lines = append(lines, cmd+" "+benchKey(i)+" v")
+			lines = append(lines, cmd+" "+benchKey(i)+" v"+itoa(i))
 		}
 		return lines
 	}
@@ -318,7 +326,12 @@ func TestWaveConcurrency(t *testing.T) {
 	for i := range reads {
 		reads[i] = "GET " + benchKey(i)
 	}
-	values := slices.Repeat([]string{`"v"`}, n)
+	// Each key its own value: replies in any other order than the
+	// commands' fail.
+	values := make([]string, n)
+	for i := range values {
+		values[i] = `"v` + itoa(i) + `"`
+	}
 
 	// Writes: all n in flight at once, or the barrier times out.
 	f := newInflight(n)
@@ -344,18 +357,130 @@ func TestWaveConcurrency(t *testing.T) {
 	hb.remote = true
 	f = newInflight(n)
 	checkReplies(t, tc.replies(reads...), values)
+}
 
-	// A wave holds at most maxWave commands.
-	f = newInflight(0)
+// Replies come in command order even when a concurrent wave completes in
+// reverse: the read of key i waits until the read of key i+1 has returned.
+func TestWaveReverseCompletion(t *testing.T) {
+	const n = pipelineDepth
+	returned := make([]chan struct{}, n)
+	for i := range returned {
+		returned[i] = make(chan struct{})
+	}
+	index := func(key []byte) int {
+		for i := range n {
+			if string(key) == benchKey(i) {
+				return i
+			}
+		}
+		t.Errorf("unexpected key %q", key)
+		return -1
+	}
+	var mu sync.Mutex
+	var order []int // the reads in the order they returned
+	hb := &hookBackend{remote: true}
+	h := newHookHarness(t, hb, func(c *Config) { c.RequestTimeout = 3 * time.Second })
+	var lines, want []string
+	for i := range n {
+		h.do("SET " + benchKey(i) + " v" + itoa(i))
+		lines = append(lines, "GET "+benchKey(i))
+		want = append(want, `"v`+itoa(i)+`"`)
+	}
+	hb.hook = func(ctx context.Context, key []byte, write bool) error {
+		if i := index(key); !write && i >= 0 && i+1 < n {
+			select {
+			case <-returned[i+1]:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	hb.after = func(key []byte, write bool) {
+		if i := index(key); !write && i >= 0 {
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			close(returned[i])
+		}
+	}
+	tc := newTestConn(t, h.s)
+	checkReplies(t, tc.replies(lines...), want)
+	for k, i := range order {
+		if i != n-1-k {
+			t.Fatalf("reads returned in order %v, want the reverse of the commands'", order)
+		}
+	}
+	if len(order) != n {
+		t.Fatalf("%d reads returned, want %d", len(order), n)
+	}
+}
+
+// waveBound holds every call until more than maxWave are in flight (over
+// the bound) or, once maxWave are, until a short grace has passed: a wave
+// of maxWave runs all at once and ends after the grace, while an
+// unbounded wave would put a command more in flight within the grace.
+type waveBound struct {
+	grace   time.Duration
+	mu      sync.Mutex
+	n, max  int
+	release chan struct{}
+	once    *sync.Once
+}
+
+func newWaveBound(grace time.Duration) *waveBound {
+	return &waveBound{grace: grace, release: make(chan struct{}), once: new(sync.Once)}
+}
+
+func (b *waveBound) enter(ctx context.Context) error {
+	b.mu.Lock()
+	b.n++
+	b.max = max(b.max, b.n)
+	release, once := b.release, b.once
+	open := func() { once.Do(func() { close(release) }) }
+	switch b.n {
+	case maxWave:
+		time.AfterFunc(b.grace, open)
+	case maxWave + 1:
+		open()
+	}
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		if b.n--; b.n == 0 { // the next wave waits afresh
+			b.release, b.once = make(chan struct{}), new(sync.Once)
+		}
+		b.mu.Unlock()
+	}()
+	select {
+	case <-release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A wave holds at most maxWave commands, and runs them all at once.
+func TestWaveMaxWave(t *testing.T) {
+	b := newWaveBound(20 * time.Millisecond)
+	hb := &hookBackend{hook: func(ctx context.Context, _ []byte, write bool) error {
+		if write {
+			return b.enter(ctx)
+		}
+		return nil
+	}}
+	h := newHookHarness(t, hb, func(c *Config) { c.RequestTimeout = 3 * time.Second })
+	tc := newTestConn(t, h.s)
 	var many []string
 	for i := range 3 * maxWave {
 		many = append(many, "SET k"+itoa(i)+" v")
 	}
-	if got := tc.replies(many...); len(got) != len(many) {
-		t.Fatalf("%d replies to %d commands", len(got), len(many))
-	}
-	if got := f.maxSeen(); got > maxWave {
-		t.Errorf("%d commands in flight, more than %d", got, maxWave)
+	checkReplies(t, tc.replies(many...), slices.Repeat([]string{"OK"}, len(many)))
+	b.mu.Lock()
+	got := b.max
+	b.mu.Unlock()
+	if got != maxWave {
+		t.Errorf("at most %d commands in flight, want %d", got, maxWave)
 	}
 }
 
