@@ -143,7 +143,8 @@ func fmtCount(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-func onOff(on bool) string {
+// OnOff is "on" or "off".
+func OnOff(on bool) string {
 	if on {
 		return "on"
 	}
@@ -341,7 +342,7 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 	rows = nil
 	for _, f := range r.Foreground {
 		if f.Err != "" {
-			rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run), "failed: " + f.Err, "", "", "", "", "", "", "", "", "", "", ""})
+			rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), OnOff(f.AE), strconv.Itoa(f.Run), "failed: " + f.Err, "", "", "", "", "", "", "", "", "", "", ""})
 			continue
 		}
 		t := f.Repair.End.Total()
@@ -349,7 +350,7 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 		if f.AE && !f.Repair.Settled {
 			ran += " (not settled)"
 		}
-		rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run),
+		rows = append(rows, []string{fmtPct(f.Percent), f.Workload.String(), OnOff(f.AE), strconv.Itoa(f.Run),
 			fmtCount(f.Result.Requests), fmt.Sprintf("%.0f", f.Result.OpsPerSec),
 			ms(f.Result.P50), ms(f.Result.P99), ms(f.Result.P999), ms(f.Result.Max),
 			fmt.Sprintf("%s … %s", fmtSec(0), fmtSec(f.BenchTo-f.BenchFrom)),
@@ -365,7 +366,7 @@ func (r AEReport) writeForeground(w io.Writer, poll time.Duration) {
 		if f.Err != "" {
 			continue
 		}
-		rows = append(rows, nodeRows([]string{fmtPct(f.Percent), f.Workload.String(), onOff(f.AE), strconv.Itoa(f.Run)}, f.Repair.End)...)
+		rows = append(rows, nodeRows([]string{fmtPct(f.Percent), f.Workload.String(), OnOff(f.AE), strconv.Itoa(f.Run)}, f.Repair.End)...)
 	}
 	table(w, []string{"divergence", "workload", "AE", "run", "node", "rounds", "exchanges", "exchanges_equal", "exchange_errors",
 		"keys_repaired", "bytes_sent", "bytes_received"}, rows)

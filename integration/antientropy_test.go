@@ -172,9 +172,16 @@ func TestExpiredStaysExpiredAfterAntiEntropy(t *testing.T) {
 		}
 	}
 	t.Logf("node3, whose sweep does not run, still holds %d of the %d expired \"before\" keys", staleHeld, len(before))
+	if staleHeld == 0 {
+		c.Fatalf("node3 (--sweep-interval 1h) holds none of the %d expired \"before\" keys: the test's premise, a replica holding dead copies the others purged, does not hold", len(before))
+	}
 	skipped := c.InfoInt("antientropy", "dead_keys_not_copied", c.Nodes...)
 	c.WaitAERounds(20*time.Second, 3, c.Nodes...)
-	t.Logf("anti-entropy did not copy %d dead keys in 3 rounds", c.InfoInt("antientropy", "dead_keys_not_copied", c.Nodes...)-skipped)
+	notCopied := c.InfoInt("antientropy", "dead_keys_not_copied", c.Nodes...) - skipped
+	t.Logf("anti-entropy did not copy %d dead keys in 3 rounds", notCopied)
+	if notCopied == 0 {
+		c.Fatalf("dead_keys_not_copied did not grow in 3 anti-entropy rounds while node3 held %d dead keys the others purged", staleHeld)
+	}
 
 	// No live value in any node's own copy, and nothing at all on the
 	// nodes that purged the keys: anti-entropy copied nothing back.

@@ -311,17 +311,6 @@ func Members(info map[string]string) []Member {
 	}
 }
 
-// Running are the nodes whose processes run (SIGSTOPped ones included).
-func (c *Cluster) Running() []*Proc {
-	var ps []*Proc
-	for _, p := range c.Nodes {
-		if p.Running() {
-			ps = append(ps, p)
-		}
-	}
-	return ps
-}
-
 // Others are the nodes of the cluster except the ones given.
 func (c *Cluster) Others(except ...*Proc) []*Proc {
 	var ps []*Proc

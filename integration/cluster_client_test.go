@@ -367,12 +367,25 @@ func TestClusterBehindTwemproxy(t *testing.T) {
 	// Through the proxy, keys it maps to the dead node now fail (no
 	// auto_eject_hosts); the others still work.
 	failed, errs := 0, map[string]int{}
+	want := acked.Snapshot()
 	for i := 0; i < 600; i++ {
-		if err := proxy.Get(ctx, fmt.Sprintf("tw:%d", i)).Err(); err != nil {
+		k := fmt.Sprintf("tw:%d", i)
+		got, err := proxy.Get(ctx, k).Result()
+		if err == redis.Nil {
+			c.Fatalf("GET %s through twemproxy after kill -9 of %s: not found; want the acknowledged %q", k, c.Name(victim), want[k])
+		}
+		if err != nil {
 			failed++
 			errs[err.Error()]++
+			continue
+		}
+		if got != want[k] {
+			c.Fatalf("GET %s through twemproxy after kill -9 of %s = %q; want the acknowledged %q", k, c.Name(victim), got, want[k])
 		}
 	}
 	t.Logf("errors through the proxy: %v", errs)
 	t.Logf("after kill -9 of %s: %d of 600 GETs through twemproxy failed (keys it maps to the dead node); all 600 read directly from the others", c.Name(victim), failed)
+	if failed == 600 {
+		c.Fatalf("after kill -9 of %s every GET through twemproxy failed; the keys it maps to the other nodes must still read back", c.Name(victim))
+	}
 }

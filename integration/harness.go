@@ -186,16 +186,6 @@ func (p *Proc) Running() bool {
 	return p.cmd != nil
 }
 
-// PID is the process id, or 0 when it is not running.
-func (p *Proc) PID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
-
 // Signal sends sig to the process if it is running.
 func (p *Proc) Signal(sig syscall.Signal) {
 	p.mu.Lock()

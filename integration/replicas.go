@@ -28,39 +28,15 @@ func (c *Cluster) NodeID(p *Proc) string {
 	return id
 }
 
-// transfersIdle reports whether p has no partition pending in its ring and
-// no partition left to stream in or hand off, with what it saw.
-func (c *Cluster) transfersIdle(p *Proc) (bool, string) {
-	cl, err := c.Info(p, "cluster")
-	if err != nil {
-		return false, fmt.Sprintf("%s: INFO cluster: %v", c.Name(p), err)
-	}
-	tr, err := c.Info(p, "transfers")
-	if err != nil {
-		return false, fmt.Sprintf("%s: INFO transfers: %v", c.Name(p), err)
-	}
+// transfersIdle reports whether the node named name, whose INFO cluster
+// and INFO transfers are cl and tr, has no partition pending in its ring
+// and no partition left to stream in or hand off, with what it saw.
+func transfersIdle(name string, cl, tr map[string]string) (bool, string) {
 	if cl["partitions_pending"] != "0" || tr["partitions_to_sync"] != "0" || tr["partitions_to_hand_off"] != "0" {
 		return false, fmt.Sprintf("%s: partitions_pending:%s partitions_to_sync:%s partitions_to_hand_off:%s partition_streaming:%s",
-			c.Name(p), cl["partitions_pending"], tr["partitions_to_sync"], tr["partitions_to_hand_off"], tr["partition_streaming"])
+			name, cl["partitions_pending"], tr["partitions_to_sync"], tr["partitions_to_hand_off"], tr["partition_streaming"])
 	}
 	return true, ""
-}
-
-// WaitTransfersIdle waits until every member has the full ring (WaitRing)
-// and none has a partition left to stream in or hand off (INFO transfers
-// partitions_to_sync:0 and partitions_to_hand_off:0).
-func (c *Cluster) WaitTransfersIdle(timeout time.Duration) {
-	c.t.Helper()
-	start := time.Now()
-	c.WaitRing(timeout)
-	c.Eventually(timeout-time.Since(start), "transfers idle on every node", func() (bool, string) {
-		for _, p := range c.Nodes {
-			if ok, detail := c.transfersIdle(p); !ok {
-				return false, detail
-			}
-		}
-		return true, ""
-	})
 }
 
 // WaitAERounds waits until each node given has run at least n more

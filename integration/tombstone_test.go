@@ -23,7 +23,9 @@ import (
 var tombstoneFlags = []string{"--tombstone-grace", "1s", "--sweep-interval", "200ms", "--ae-interval", "1s"}
 
 // waitLocal waits until cond holds for every node's own copy (DYNAGO
-// LOCAL) of every key.
+// LOCAL) of every key. With timeout 0 it checks once: a state that must
+// already hold, and keep holding (Eventually checks cond once before it
+// looks at the deadline).
 func waitLocal(c *Cluster, timeout time.Duration, what string, keys []string, nodes []*Proc, cond func(LocalCopy) bool) {
 	c.t.Helper()
 	c.Eventually(timeout, what, func() (bool, string) {
@@ -118,7 +120,7 @@ func TestTombstoneReapWaitsForEveryReplica(t *testing.T) {
 	if n := c.InfoInt("persistence", "tombstones_reaped", live...) - reaped; n != 0 {
 		c.Fatalf("node1 and node2 reaped %d tombstones while node3, a home replica of every key, was away", n)
 	}
-	waitLocal(c, time.Second, "node1 and node2 to hold the tombstones", dels, live, isTombstone)
+	waitLocal(c, 0, "node1 and node2 to hold the tombstones", dels, live, isTombstone)
 
 	// node3 returns holding the old values.
 	healed := time.Now()
@@ -133,10 +135,10 @@ func TestTombstoneReapWaitsForEveryReplica(t *testing.T) {
 	// Further rounds of anti-entropy, then reads at every node: the keys
 	// stay deleted.
 	c.WaitAERounds(20*time.Second, 3, c.Nodes...)
-	waitLocal(c, time.Second, "the deleted keys to stay gone after 3 anti-entropy rounds", dels, c.Nodes, isGone)
+	waitLocal(c, 0, "the deleted keys to stay gone after 3 anti-entropy rounds", dels, c.Nodes, isGone)
 	checkGets(c, dels, "", c.Nodes...)
 	checkGets(c, []string{again}, "new", c.Nodes...)
-	waitLocal(c, time.Second, "the deleted keys to stay gone after reads", dels, c.Nodes, isGone)
+	waitLocal(c, 0, "the deleted keys to stay gone after reads", dels, c.Nodes, isGone)
 
 	// A write after the reap.
 	if err := c.Admin(coord).Set(ctx, dels[0], "reborn", 0).Err(); err != nil {
@@ -178,7 +180,7 @@ func TestWriteAfterReapBeatsOldTombstone(t *testing.T) {
 	}
 	waitLocal(c, 10*time.Second, "every node to hold the tombstones", keys, c.Nodes, isTombstone)
 	waitLocal(c, 15*time.Second, "node1 and node2 to reap the tombstones", keys, c.Others(slow), isGone)
-	waitLocal(c, time.Second, "node3 to still hold the tombstones", keys, []*Proc{slow}, isTombstone)
+	waitLocal(c, 0, "node3 to still hold the tombstones", keys, []*Proc{slow}, isTombstone)
 
 	acked := map[string]string{}
 	for _, k := range keys {
@@ -194,13 +196,13 @@ func TestWriteAfterReapBeatsOldTombstone(t *testing.T) {
 	var lost []string
 	for _, p := range c.Nodes {
 		for i, lc := range c.MustLocalMany(p, keys) {
-			if !slices.Equal(lc.Live, []string{"new"}) {
+			if !slices.Equal(lc.Live, []string{"new"}) || lc.Siblings != 1 {
 				lost = append(lost, fmt.Sprintf("%s on %s: %+v", keys[i], c.Name(p), lc))
 			}
 		}
 	}
 	if len(lost) > 0 {
-		c.Fatalf("%d copies of keys written after their delete do not hold the new value after 3 anti-entropy rounds: the old tombstone beat the new write; e.g.:\n%s",
+		c.Fatalf("%d copies of keys written after their delete do not hold the new value alone (one sibling) after 3 anti-entropy rounds: the old tombstone beat or survived beside the new write; e.g.:\n%s",
 			len(lost), strings.Join(lost[:min(6, len(lost))], "\n"))
 	}
 	c.CheckAcked(acked, c.Nodes...)

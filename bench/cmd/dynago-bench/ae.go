@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dynago/dynago/bench"
+	"github.com/dynago/dynago/internal/pace"
 )
 
 // aePoll is how often the anti-entropy run reads INFO antientropy.
@@ -259,7 +260,7 @@ func (a *aeRun) watch(ctx context.Context, s *sampler, timeout time.Duration, do
 		if time.Now().After(deadline) {
 			return s.get(), fmt.Errorf("not done after %v", timeout)
 		}
-		if err := sleepCtx(ctx, aePoll/2); err != nil {
+		if err := pace.Sleep(ctx, aePoll/2); err != nil {
 			return s.get(), err
 		}
 	}
@@ -402,7 +403,7 @@ func (a *aeRun) all(ctx context.Context) error {
 	}
 	pcts := append([]float64(nil), a.h.cfg.aeDivergence...)
 	for _, p := range a.h.cfg.aeForeground {
-		if !containsFloat(pcts, p) {
+		if !slices.Contains(pcts, p) {
 			pcts = append(pcts, p)
 		}
 	}
@@ -437,7 +438,7 @@ func (a *aeRun) all(ctx context.Context) error {
 						return err
 					}
 					failed++
-					fmt.Fprintf(a.h.log, "bench: foreground %s at %g %%, anti-entropy %s, run %d: %v\n", w, p, onOff(on), run, err)
+					fmt.Fprintf(a.h.log, "bench: foreground %s at %g %%, anti-entropy %s, run %d: %v\n", w, p, bench.OnOff(on), run, err)
 					if err := a.stopAll(); err != nil {
 						return err
 					}
@@ -449,15 +450,6 @@ func (a *aeRun) all(ctx context.Context) error {
 		return fmt.Errorf("%d foreground run(s) failed; they are listed in the tables", failed)
 	}
 	return nil
-}
-
-func containsFloat(xs []float64, x float64) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // base loads the cluster, sizes the foreground runs, waits for
@@ -506,7 +498,7 @@ func (a *aeRun) base(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := sleepCtx(ctx, 3*time.Second); err != nil {
+		if err := pace.Sleep(ctx, 3*time.Second); err != nil {
 			return err
 		}
 		to, err := sample(ctx, cs, t0)
@@ -521,15 +513,6 @@ func (a *aeRun) base(ctx context.Context) error {
 		a.rep.Notes = append(a.rep.Notes, "the cost of an idle exchange could not be measured (every 3 s window held an exchange that found a difference)")
 	}
 	return a.stopAll()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-time.After(d):
-		return nil
-	}
 }
 
 // diverge makes the state "div-<pct>" from "base": node3 misses the
@@ -567,7 +550,7 @@ func (a *aeRun) diverge(ctx context.Context, pct float64) error {
 		if time.Now().After(deadline) {
 			return errors.New("node 1 and 2 still see node3 alive 30 s after it stopped")
 		}
-		if err := sleepCtx(ctx, aePoll); err != nil {
+		if err := pace.Sleep(ctx, aePoll); err != nil {
 			return err
 		}
 	}
@@ -695,16 +678,9 @@ func (a *aeRun) foreground(ctx context.Context, pct float64, w bench.Workload, o
 		return fail(err)
 	}
 	fmt.Fprintf(a.h.log, "bench: %g %% %s AE %s run %d: %.0f ops/s p50 %.3f p99 %.3f p99.9 %.3f ms; %d keys repaired; node3 stale keys %d -> %d\n",
-		pct, w, onOff(on), run, row.Result.OpsPerSec, row.Result.P50, row.Result.P99, row.Result.P999, row.Repair.Repaired, row.Stale, row.StaleAfter)
+		pct, w, bench.OnOff(on), run, row.Result.OpsPerSec, row.Result.P50, row.Result.P99, row.Result.P999, row.Repair.Repaired, row.Stale, row.StaleAfter)
 	smp.close()
 	return a.stopAll()
-}
-
-func onOff(on bool) string {
-	if on {
-		return "on"
-	}
-	return "off"
 }
 
 // join starts the loaded cluster, starts a fourth node with --join and
@@ -757,7 +733,7 @@ func (a *aeRun) join(ctx context.Context) error {
 			j.Nodes = nodes
 			return fail(fmt.Errorf("transfers not idle after 5 minutes: %s", last))
 		}
-		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+		if err := pace.Sleep(ctx, 500*time.Millisecond); err != nil {
 			return fail(err)
 		}
 	}
