@@ -323,6 +323,11 @@ func newEntry(h uint64, o version.Object, owned bool, size int64) *cacheEntry {
 	arena := make([]byte, 0, valueBytes(o))
 	for i := range en.obj.Siblings {
 		s := &en.obj.Siblings[i]
+		if s.Field != nil {
+			start := len(arena)
+			arena = append(arena, s.Field...)
+			s.Field = arena[start:len(arena):len(arena)]
+		}
 		if len(s.Value) == 0 {
 			s.Value = nil
 			continue
@@ -337,7 +342,7 @@ func newEntry(h uint64, o version.Object, owned bool, size int64) *cacheEntry {
 func valueBytes(o version.Object) int {
 	n := 0
 	for _, s := range o.Siblings {
-		n += len(s.Value)
+		n += len(s.Value) + len(s.Field)
 	}
 	return n
 }

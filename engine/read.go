@@ -162,9 +162,7 @@ func sameObject(a, b version.Object) bool {
 		return false
 	}
 	for i := range a.Siblings {
-		s, t := a.Siblings[i], b.Siblings[i]
-		if s.Dot != t.Dot || s.Tombstone != t.Tombstone || s.Timestamp != t.Timestamp ||
-			s.Expiry != t.Expiry || !bytes.Equal(s.Value, t.Value) {
+		if !a.Siblings[i].Equal(b.Siblings[i]) {
 			return false
 		}
 	}

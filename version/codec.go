@@ -27,7 +27,9 @@ const (
 const (
 	flagTombstone = 1 << 0
 	flagExpiry    = 1 << 1
-	flagsKnown    = flagTombstone | flagExpiry
+	flagTyped     = 1 << 2 // a type byte follows the flags
+	flagElement   = 1 << 3 // a field follows the type
+	flagsKnown    = flagTombstone | flagExpiry | flagTyped | flagElement
 )
 
 // AppendVV appends the binary form of v (no format byte) to dst.
@@ -57,7 +59,20 @@ func AppendObject(dst []byte, o Object) []byte {
 		if s.Expiry != 0 {
 			flags |= flagExpiry
 		}
+		if s.Type != TypeString {
+			flags |= flagTyped
+		}
+		if s.IsElement() {
+			flags |= flagTyped | flagElement
+		}
 		dst = append(dst, flags)
+		if flags&flagTyped != 0 {
+			dst = append(dst, byte(s.Type))
+		}
+		if s.IsElement() {
+			dst = binary.AppendUvarint(dst, uint64(len(s.Field)))
+			dst = append(dst, s.Field...)
+		}
 		dst = binary.AppendVarint(dst, s.Timestamp)
 		if s.Expiry != 0 {
 			dst = binary.AppendVarint(dst, s.Expiry)
@@ -73,7 +88,7 @@ func AppendObject(dst []byte, o Object) []byte {
 func (o Object) EncodedSize() int {
 	n := 1 + binary.MaxVarintLen64 + len(o.VV)*(ActorLen+binary.MaxVarintLen64) + binary.MaxVarintLen64
 	for _, s := range o.Siblings {
-		n += 4*binary.MaxVarintLen64 + 1 + binary.MaxVarintLen64 + len(s.Value)
+		n += 5*binary.MaxVarintLen64 + 2 + binary.MaxVarintLen64 + len(s.Value) + len(s.Field)
 	}
 	return n
 }
@@ -207,6 +222,20 @@ func DecodeObject(b []byte) (Object, error) {
 				return Object{}, d.err
 			}
 			s.Tombstone = flags[0]&flagTombstone != 0
+			if flags[0]&flagTyped != 0 {
+				if t := d.bytes(1, "type"); d.err == nil {
+					s.Type = Type(t[0])
+				}
+			}
+			if flags[0]&flagElement != 0 {
+				f := d.bytes(d.uvarint("field length"), "field")
+				if d.err != nil {
+					return Object{}, d.err
+				}
+				start := len(arena)
+				arena = append(arena, f...)
+				s.Field = arena[start:len(arena):len(arena)]
+			}
 			s.Timestamp = d.varint("timestamp")
 			if flags[0]&flagExpiry != 0 {
 				s.Expiry = d.varint("expiry")

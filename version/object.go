@@ -1,6 +1,7 @@
 package version
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -14,9 +15,49 @@ var ErrMalformed = errors.New("version: malformed")
 // whatever a forged context says.
 const MaxCounter = 1 << 62
 
-// Sibling is one concurrent version of a key.
+// Type says what a sibling holds. Strings are the zero value, so objects
+// written before typed data existed read as strings.
+type Type uint8
+
+// The types a sibling can hold. A typed key is a convergent data type
+// spread over siblings: a header (Field nil) that names the type and
+// carries the key's expiry, and, for collections, one sibling per element
+// (Field set) stamped with the dot of the write that made it. Package crdt
+// interprets them; this package only merges and orders them.
+const (
+	TypeString Type = iota
+	TypeCounter
+	TypeHash
+	TypeSet
+	TypeZSet
+	typeLimit
+)
+
+// String is the name TYPE answers for the type.
+func (t Type) String() string {
+	switch t {
+	case TypeString, TypeCounter:
+		return "string"
+	case TypeHash:
+		return "hash"
+	case TypeSet:
+		return "set"
+	case TypeZSet:
+		return "zset"
+	}
+	return "unknown"
+}
+
+// Sibling is one concurrent version of a key, or of one element of a typed
+// key (Field set).
 type Sibling struct {
-	Dot       Dot
+	Dot Dot
+	// Type is what the sibling holds; Field names the element of a
+	// collection it belongs to, nil for the key's own version (a string
+	// value, a tombstone, a typed key's header). One write may stamp
+	// several siblings with its dot, each with a distinct Field.
+	Type      Type
+	Field     []byte
 	Value     []byte
 	Tombstone bool
 	// Timestamp is the coordinator's wall clock in unix milliseconds when it
@@ -32,6 +73,26 @@ func (s Sibling) Expired(nowMs int64) bool { return s.Expiry != 0 && s.Expiry <=
 
 // Live reports whether the sibling is a value that has not expired.
 func (s Sibling) Live(nowMs int64) bool { return !s.Tombstone && !s.Expired(nowMs) }
+
+// IsElement reports whether the sibling is an element of a collection
+// rather than the key's own version.
+func (s Sibling) IsElement() bool { return s.Field != nil }
+
+// Compare orders siblings by dot, then field: the order objects keep them
+// in, and the identity Merge matches copies by.
+func (s Sibling) Compare(t Sibling) int {
+	if c := s.Dot.Compare(t.Dot); c != 0 {
+		return c
+	}
+	return bytes.Compare(s.Field, t.Field)
+}
+
+// Equal reports whether s and t are the same sibling, field by field.
+func (s Sibling) Equal(t Sibling) bool {
+	return s.Dot == t.Dot && s.Type == t.Type && s.Tombstone == t.Tombstone &&
+		s.Timestamp == t.Timestamp && s.Expiry == t.Expiry &&
+		(s.Field == nil) == (t.Field == nil) && bytes.Equal(s.Field, t.Field) && bytes.Equal(s.Value, t.Value)
+}
 
 // newer reports whether s beats t as the one value a plain GET returns:
 // newest timestamp, ties broken by the larger dot.
@@ -75,15 +136,33 @@ func (o Object) NextCounter(actor Actor, ctx VV) uint64 {
 // reaped (or lost) here can never be given a dot it handed out before and
 // that a tombstone elsewhere still covers.
 func (o Object) PutCounter(actor Actor, counter uint64, ctx VV, s Sibling) Object {
-	s.Dot = Dot{Actor: actor, Counter: max(counter, o.NextCounter(actor, ctx))}
-	out := Object{VV: o.VV.Join(ctx).withDot(s.Dot)}
-	out.Siblings = make([]Sibling, 0, len(o.Siblings)+1)
+	return o.Write(actor, counter, ctx, nil, s)
+}
+
+// Write is the general coordinator write behind PutCounter: it mints one
+// dot (as PutCounter does) and stamps every sibling of add with it; the
+// siblings of add must have distinct fields. Of the siblings ctx covers it
+// keeps those keep accepts (nil keeps none: the write replaces everything
+// the writer has seen); siblings ctx does not cover always stay. A write
+// that adds nothing still takes its dot into the VV, so replicas see that
+// something changed (a removal). The returned object owns no memory of its
+// inputs except the values and fields of add.
+func (o Object) Write(actor Actor, counter uint64, ctx VV, keep func(Sibling) bool, add ...Sibling) Object {
+	dot := Dot{Actor: actor, Counter: max(counter, o.NextCounter(actor, ctx))}
+	out := Object{VV: o.VV.Join(ctx).withDot(dot)}
+	out.Siblings = make([]Sibling, 0, len(o.Siblings)+len(add))
 	for _, old := range o.Siblings {
-		if !ctx.Covers(old.Dot) {
+		if !ctx.Covers(old.Dot) || (keep != nil && keep(old)) {
 			out.Siblings = append(out.Siblings, old)
 		}
 	}
-	out.Siblings = append(out.Siblings, s)
+	for _, s := range add {
+		s.Dot = dot
+		out.Siblings = append(out.Siblings, s)
+	}
+	if len(out.Siblings) == 0 {
+		out.Siblings = nil
+	}
 	sortSiblings(out.Siblings)
 	return out
 }
@@ -103,7 +182,7 @@ func Merge(a, b Object) Object {
 		case j == len(b.Siblings):
 			c = -1
 		default:
-			c = a.Siblings[i].Dot.Compare(b.Siblings[j].Dot)
+			c = a.Siblings[i].Compare(b.Siblings[j])
 		}
 		switch {
 		case c < 0: // only in a: keep unless b has seen (and dropped) it
@@ -138,16 +217,20 @@ func sameDot(s, t Sibling) Sibling {
 	return s
 }
 
-// Winner returns the sibling a plain GET reads: the newest by timestamp,
-// ties broken by dot. It may be a tombstone or expired; ok is false for an
-// object with no siblings.
+// Winner returns the key's version a plain GET reads: of the siblings that
+// are not elements, the newest by timestamp, ties broken by dot. It may be
+// a tombstone, expired, or a typed key's header; ok is false for an object
+// with no such sibling.
 func (o Object) Winner() (w Sibling, ok bool) {
-	for i, s := range o.Siblings {
-		if i == 0 || s.newer(w) {
-			w = s
+	for _, s := range o.Siblings {
+		if s.IsElement() {
+			continue
+		}
+		if !ok || s.newer(w) {
+			w, ok = s, true
 		}
 	}
-	return w, len(o.Siblings) > 0
+	return w, ok
 }
 
 // Value is what a plain GET returns: the winner's value if it is live.
@@ -159,26 +242,27 @@ func (o Object) Value(nowMs int64) (Sibling, bool) {
 	return w, true
 }
 
-// Live returns the siblings that are values and have not expired, in dot
-// order.
+// Live returns the key's versions (not elements) that are values and have
+// not expired, in dot order.
 func (o Object) Live(nowMs int64) []Sibling {
 	var live []Sibling
 	for _, s := range o.Siblings {
-		if s.Live(nowMs) {
+		if !s.IsElement() && s.Live(nowMs) {
 			live = append(live, s)
 		}
 	}
 	return live
 }
 
-// Dead reports whether the object holds siblings and every one of them is a
-// tombstone or expired: it reads as missing and may eventually be reaped.
+// Dead reports whether the object holds something and every one of the
+// key's versions (elements aside) is a tombstone or expired: it reads as
+// missing and may eventually be reaped.
 func (o Object) Dead(nowMs int64) bool {
-	if len(o.Siblings) == 0 {
-		return !o.IsZero()
+	if o.IsZero() {
+		return false
 	}
 	for _, s := range o.Siblings {
-		if s.Live(nowMs) {
+		if !s.IsElement() && s.Live(nowMs) {
 			return false
 		}
 	}
@@ -190,6 +274,9 @@ func (o Object) Dead(nowMs int64) bool {
 func (o Object) DeathTime() int64 {
 	var t int64
 	for _, s := range o.Siblings {
+		if s.IsElement() {
+			continue
+		}
 		at := s.Timestamp // a tombstone dies when written
 		if s.Expiry != 0 {
 			at = s.Expiry // an expired value (compacted or not) when it expired
@@ -199,39 +286,68 @@ func (o Object) DeathTime() int64 {
 	return t
 }
 
-// Compact turns expired siblings into tombstones, dropping their values but
+// Compact turns expired versions into tombstones, dropping their values but
 // keeping their dots, so a replica can reclaim space without forgetting the
-// write. It reports whether anything changed.
+// write; the elements of a dead object are dropped (the VV still covers
+// their dots, so a merge drops them elsewhere too). It reports whether
+// anything changed.
 func (o Object) Compact(nowMs int64) (Object, bool) {
+	dead := o.Dead(nowMs)
 	changed := false
-	var sibs []Sibling
-	for i, s := range o.Siblings {
-		if !s.Tombstone && s.Expired(nowMs) {
-			if !changed {
-				sibs = append([]Sibling(nil), o.Siblings...)
-				changed = true
-			}
-			sibs[i] = Sibling{Dot: s.Dot, Tombstone: true, Timestamp: s.Timestamp, Expiry: s.Expiry}
+	sibs := make([]Sibling, 0, len(o.Siblings))
+	for _, s := range o.Siblings {
+		switch {
+		case s.IsElement() && dead:
+			changed = true
+			continue
+		case !s.IsElement() && !s.Tombstone && s.Expired(nowMs):
+			s = Sibling{Dot: s.Dot, Tombstone: true, Timestamp: s.Timestamp, Expiry: s.Expiry}
+			changed = true
 		}
+		sibs = append(sibs, s)
 	}
 	if !changed {
 		return o, false
 	}
+	if len(sibs) == 0 {
+		sibs = nil
+	}
 	return Object{VV: o.VV, Siblings: sibs}, true
 }
 
-// Cap folds an object down to at most limit siblings by dropping the oldest
-// (by timestamp, then dot): last writer wins beyond the cap. The dropped
-// dots stay covered by the VV, so every replica that merges the result
-// drops them too. It returns how many siblings were folded.
+// Cap folds each group of concurrent versions — the key's own, and each
+// element's — down to at most limit siblings by dropping the oldest (by
+// timestamp, then dot): last writer wins beyond the cap. The dropped dots
+// stay covered by the VV, so every replica that merges the result drops
+// them too. It returns how many siblings were folded.
 func (o Object) Cap(limit int) (Object, int) {
 	if limit <= 0 || len(o.Siblings) <= limit {
 		return o, 0
 	}
-	byAge := append([]Sibling(nil), o.Siblings...)
-	sort.Slice(byAge, func(i, j int) bool { return byAge[j].newer(byAge[i]) })
-	folded := len(byAge) - limit
-	kept := byAge[folded:]
+	groups := make(map[string][]Sibling)
+	for _, s := range o.Siblings {
+		k := "v"
+		if s.IsElement() {
+			k = "e" + string(s.Field)
+		}
+		groups[k] = append(groups[k], s)
+	}
+	if len(groups) == len(o.Siblings) {
+		return o, 0
+	}
+	folded := 0
+	kept := make([]Sibling, 0, len(o.Siblings))
+	for _, g := range groups {
+		if len(g) > limit {
+			sort.Slice(g, func(i, j int) bool { return g[j].newer(g[i]) })
+			folded += len(g) - limit
+			g = g[len(g)-limit:]
+		}
+		kept = append(kept, g...)
+	}
+	if folded == 0 {
+		return o, 0
+	}
 	sortSiblings(kept)
 	return Object{VV: o.VV, Siblings: kept}, folded
 }
@@ -245,16 +361,19 @@ func (o Object) Validate() error {
 		if s.Dot.Counter == 0 || !o.VV.Covers(s.Dot) {
 			return fmt.Errorf("%w: sibling %s not covered by %s", ErrMalformed, s.Dot, o.VV)
 		}
-		if i > 0 && o.Siblings[i-1].Dot.Compare(s.Dot) >= 0 {
+		if i > 0 && o.Siblings[i-1].Compare(s) >= 0 {
 			return fmt.Errorf("%w: siblings not sorted or repeated", ErrMalformed)
 		}
-		if s.Tombstone && len(s.Value) > 0 {
-			return fmt.Errorf("%w: tombstone with a value", ErrMalformed)
+		if s.Tombstone && (len(s.Value) > 0 || s.IsElement()) {
+			return fmt.Errorf("%w: tombstone with a value or a field", ErrMalformed)
+		}
+		if s.Type >= typeLimit || (s.IsElement() && s.Type <= TypeCounter) {
+			return fmt.Errorf("%w: sibling of type %d", ErrMalformed, s.Type)
 		}
 	}
 	return nil
 }
 
 func sortSiblings(s []Sibling) {
-	sort.Slice(s, func(i, j int) bool { return s[i].Dot.Compare(s[j].Dot) < 0 })
+	sort.Slice(s, func(i, j int) bool { return s[i].Compare(s[j]) < 0 })
 }

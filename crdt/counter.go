@@ -1,0 +1,317 @@
+package crdt
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/dynago/dynago/version"
+)
+
+// Counter is a PN-counter: per actor, the sums of its integer increments and
+// decrements (P and N only grow) and of its float increments, plus the base
+// a converted string held. Join takes each component's maximum.
+type Counter struct {
+	// Base is the value a string held when INCR converted it (decimal
+	// text; empty for none) and BaseTs that string's timestamp: of two
+	// bases the newer wins, so concurrent conversions of one string agree.
+	Base   []byte
+	BaseTs int64
+	Ints   []IntEntry   // sorted by actor
+	Floats []FloatEntry // sorted by actor
+}
+
+// IntEntry is one actor's integer increments (P) and decrements (N).
+type IntEntry struct {
+	Actor version.Actor
+	P, N  uint64
+}
+
+// FloatEntry is one actor's float increments (P) and decrements (N), both
+// non-negative.
+type FloatEntry struct {
+	Actor version.Actor
+	P, N  float64
+}
+
+// IsFloat reports whether the counter's value is a float: it has float
+// increments or a base that is not an integer.
+func (c Counter) IsFloat() bool {
+	for _, e := range c.Floats {
+		if e.P != 0 || e.N != 0 {
+			return true
+		}
+	}
+	if len(c.Base) == 0 {
+		return false
+	}
+	_, err := ParseInt(c.Base)
+	return err != nil
+}
+
+// Int is the counter's integer value; ok is false when it is a float or
+// does not fit in an int64.
+func (c Counter) Int() (n int64, ok bool) {
+	if c.IsFloat() {
+		return 0, false
+	}
+	if len(c.Base) > 0 {
+		n, _ = ParseInt(c.Base)
+	}
+	for _, e := range c.Ints {
+		d := int64(e.P - e.N) // two's complement: exact as long as the result fits
+		if (d > 0 && n > math.MaxInt64-d) || (d < 0 && n < math.MinInt64-d) {
+			return 0, false
+		}
+		n += d
+	}
+	return n, true
+}
+
+// Float is the counter's value as a float.
+func (c Counter) Float() float64 {
+	var f float64
+	if len(c.Base) > 0 {
+		f, _ = strconv.ParseFloat(string(c.Base), 64)
+	}
+	for _, e := range c.Ints {
+		f += float64(int64(e.P - e.N))
+	}
+	for _, e := range c.Floats {
+		f += e.P - e.N
+	}
+	return f
+}
+
+// Text is the counter's value as GET shows it.
+func (c Counter) Text() []byte {
+	if n, ok := c.Int(); ok {
+		return strconv.AppendInt(nil, n, 10)
+	}
+	return FormatFloat(c.Float())
+}
+
+// FormatFloat prints f as Redis prints INCRBYFLOAT results: the shortest
+// decimal that round-trips, without an exponent.
+func FormatFloat(f float64) []byte { return strconv.AppendFloat(nil, f, 'f', -1, 64) }
+
+// AddInt returns c with actor's integer sum moved by delta.
+func (c Counter) AddInt(actor version.Actor, delta int64) Counter {
+	out := c.clone()
+	i := sort.Search(len(out.Ints), func(i int) bool { return out.Ints[i].Actor.Compare(actor) >= 0 })
+	if i == len(out.Ints) || out.Ints[i].Actor != actor {
+		out.Ints = append(out.Ints, IntEntry{})
+		copy(out.Ints[i+1:], out.Ints[i:])
+		out.Ints[i] = IntEntry{Actor: actor}
+	}
+	if delta >= 0 {
+		out.Ints[i].P += uint64(delta)
+	} else {
+		out.Ints[i].N += uint64(-(delta + 1)) + 1
+	}
+	return out
+}
+
+// AddFloat returns c with actor's float sum moved by delta.
+func (c Counter) AddFloat(actor version.Actor, delta float64) Counter {
+	out := c.clone()
+	i := sort.Search(len(out.Floats), func(i int) bool { return out.Floats[i].Actor.Compare(actor) >= 0 })
+	if i == len(out.Floats) || out.Floats[i].Actor != actor {
+		out.Floats = append(out.Floats, FloatEntry{})
+		copy(out.Floats[i+1:], out.Floats[i:])
+		out.Floats[i] = FloatEntry{Actor: actor}
+	}
+	if delta >= 0 {
+		out.Floats[i].P += delta
+	} else {
+		out.Floats[i].N -= delta
+	}
+	return out
+}
+
+func (c Counter) clone() Counter {
+	return Counter{Base: c.Base, BaseTs: c.BaseTs,
+		Ints: append([]IntEntry(nil), c.Ints...), Floats: append([]FloatEntry(nil), c.Floats...)}
+}
+
+// JoinCounters is the counters' least upper bound: the newer base, and
+// each actor's largest sums.
+func JoinCounters(a, b Counter) Counter {
+	out := Counter{Base: a.Base, BaseTs: a.BaseTs}
+	if b.BaseTs > a.BaseTs || (b.BaseTs == a.BaseTs && bytes.Compare(b.Base, a.Base) > 0) {
+		out.Base, out.BaseTs = b.Base, b.BaseTs
+	}
+	i, j := 0, 0
+	for i < len(a.Ints) || j < len(b.Ints) {
+		switch {
+		case j == len(b.Ints) || (i < len(a.Ints) && a.Ints[i].Actor.Compare(b.Ints[j].Actor) < 0):
+			out.Ints = append(out.Ints, a.Ints[i])
+			i++
+		case i == len(a.Ints) || a.Ints[i].Actor.Compare(b.Ints[j].Actor) > 0:
+			out.Ints = append(out.Ints, b.Ints[j])
+			j++
+		default:
+			out.Ints = append(out.Ints, IntEntry{a.Ints[i].Actor, max(a.Ints[i].P, b.Ints[j].P), max(a.Ints[i].N, b.Ints[j].N)})
+			i++
+			j++
+		}
+	}
+	i, j = 0, 0
+	for i < len(a.Floats) || j < len(b.Floats) {
+		switch {
+		case j == len(b.Floats) || (i < len(a.Floats) && a.Floats[i].Actor.Compare(b.Floats[j].Actor) < 0):
+			out.Floats = append(out.Floats, a.Floats[i])
+			i++
+		case i == len(a.Floats) || a.Floats[i].Actor.Compare(b.Floats[j].Actor) > 0:
+			out.Floats = append(out.Floats, b.Floats[j])
+			j++
+		default:
+			out.Floats = append(out.Floats, FloatEntry{a.Floats[i].Actor, max(a.Floats[i].P, b.Floats[j].P), max(a.Floats[i].N, b.Floats[j].N)})
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// AppendCounter appends the binary form of c to dst.
+func AppendCounter(dst []byte, c Counter) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(c.Base)))
+	dst = append(dst, c.Base...)
+	dst = binary.AppendVarint(dst, c.BaseTs)
+	dst = binary.AppendUvarint(dst, uint64(len(c.Ints)))
+	for _, e := range c.Ints {
+		dst = append(dst, e.Actor[:]...)
+		dst = binary.AppendUvarint(dst, e.P)
+		dst = binary.AppendUvarint(dst, e.N)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(c.Floats)))
+	for _, e := range c.Floats {
+		dst = append(dst, e.Actor[:]...)
+		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(e.P))
+		dst = binary.BigEndian.AppendUint64(dst, math.Float64bits(e.N))
+	}
+	return dst
+}
+
+// DecodeCounter decodes AppendCounter's form; malformed input is
+// ErrMalformed, never a panic.
+func DecodeCounter(b []byte) (Counter, error) {
+	d := reader{b: b}
+	var c Counter
+	if base := d.bytes(d.uvarint()); len(base) > 0 {
+		c.Base = base
+	}
+	c.BaseTs = d.varint()
+	n := d.uvarint()
+	if n > uint64(len(d.b))/(version.ActorLen+2) {
+		return Counter{}, errMalformed("counter entries")
+	}
+	for range n {
+		var e IntEntry
+		copy(e.Actor[:], d.bytes(version.ActorLen))
+		e.P, e.N = d.uvarint(), d.uvarint()
+		if k := len(c.Ints); k > 0 && c.Ints[k-1].Actor.Compare(e.Actor) >= 0 {
+			d.err = true
+		}
+		c.Ints = append(c.Ints, e)
+	}
+	n = d.uvarint()
+	if n > uint64(len(d.b))/(version.ActorLen+16) {
+		return Counter{}, errMalformed("counter entries")
+	}
+	for range n {
+		var e FloatEntry
+		copy(e.Actor[:], d.bytes(version.ActorLen))
+		e.P, e.N = d.float(), d.float()
+		if k := len(c.Floats); (k > 0 && c.Floats[k-1].Actor.Compare(e.Actor) >= 0) || !(e.P >= 0) || !(e.N >= 0) || math.IsInf(e.P, 0) || math.IsInf(e.N, 0) {
+			d.err = true
+		}
+		c.Floats = append(c.Floats, e)
+	}
+	if d.err || len(d.b) != 0 {
+		return Counter{}, errMalformed("counter")
+	}
+	return c, nil
+}
+
+// reader decodes with bounds checks; err sticks.
+type reader struct {
+	b   []byte
+	err bool
+}
+
+func (d *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = true
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *reader) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = true
+		d.b = nil
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *reader) bytes(n uint64) []byte {
+	if n > uint64(len(d.b)) {
+		d.err = true
+		d.b = nil
+		return nil
+	}
+	out := d.b[:n:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *reader) float() float64 {
+	b := d.bytes(8)
+	if len(b) < 8 {
+		return 0
+	}
+	return math.Float64frombits(binary.BigEndian.Uint64(b))
+}
+
+func errMalformed(what string) error { return fmt.Errorf("%w: %s", version.ErrMalformed, what) }
+
+// ParseInt parses a value as Redis's string2ll does: base 10, optional
+// minus sign, no spaces, no plus sign, no leading zeros, fits in int64.
+func ParseInt(b []byte) (int64, error) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, ErrNotInteger
+	}
+	if b[0] == '+' || (len(b) > 1 && b[0] == '0') || (len(b) > 2 && b[0] == '-' && b[1] == '0') || bytes.Equal(b, []byte("-0")) {
+		return 0, ErrNotInteger
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, ErrNotInteger
+	}
+	return n, nil
+}
+
+// ParseFloat parses a value as INCRBYFLOAT does: a finite decimal number
+// with no surrounding spaces.
+func ParseFloat(b []byte) (float64, error) {
+	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
+		return 0, ErrNotFloat
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, ErrNotFloat
+	}
+	return f, nil
+}
