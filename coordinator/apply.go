@@ -1,10 +1,9 @@
 package coordinator
 
 import (
-	"bytes"
-	"math"
-	"strconv"
+	"errors"
 
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -29,10 +28,26 @@ func Apply(cur version.Object, op Op, actor version.Actor, nowMs int64, maxValue
 // given the smallest counter the write may carry (Object.NextCounter); nil
 // uses that smallest counter. The coordinator passes its DotClock.
 func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter func(floor uint64) (uint64, error), nowMs int64, maxValueBytes int) (next version.Object, write bool, res Result, err error) {
-	live, found := cur.Value(nowMs)
+	switch op.Kind {
+	case OpIncrBy:
+		return applyTyped(cur, crdt.Op{Kind: crdt.OpIncrBy, Int: op.Delta}, actor, counter, nowMs)
+	case OpIncrByFloat:
+		return applyTyped(cur, crdt.Op{Kind: crdt.OpIncrByFloat, Float: op.Float}, actor, counter, nowMs)
+	case OpTyped:
+		return applyTyped(cur, op.Typed, actor, counter, nowMs)
+	}
 	res.Object = cur
+	// A counter reads as its number; a collection has no string value, so
+	// only SET, DEL and EXPIRE (which do not read it) apply to one.
+	val, live, found, err := crdt.StringValue(cur, nowMs)
+	if errors.Is(err, crdt.ErrWrongType) && !op.Get && op.Kind != OpAppend && op.Kind != OpSetRange {
+		err = nil
+	}
+	if err != nil {
+		return cur, false, res, err
+	}
 	if op.Get {
-		res.Old, res.OldFound = live.Value, found
+		res.Old, res.OldFound = val, found
 	}
 	ctx := cur.VV
 	if op.UseContext {
@@ -40,6 +55,8 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 	}
 	// The new sibling; Kind-specific code fills Value / Tombstone / Expiry.
 	s := version.Sibling{Timestamp: nowMs}
+	// keep says which covered siblings the write keeps (nil: none).
+	var keep func(version.Sibling) bool
 
 	switch op.Kind {
 	case OpSet:
@@ -62,8 +79,8 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		}
 		if op.UseContext {
 			found = false
-			for _, sib := range cur.Siblings {
-				if sib.Live(nowMs) && op.Context.Covers(sib.Dot) {
+			for _, sib := range cur.Live(nowMs) {
+				if op.Context.Covers(sib.Dot) {
 					found = true
 					break
 				}
@@ -71,50 +88,12 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		}
 		s.Tombstone = true
 
-	case OpIncrBy:
-		n := int64(0)
-		if found {
-			if n, err = parseInt(live.Value); err != nil {
-				return cur, false, res, err
-			}
-		}
-		if (op.Delta > 0 && n > math.MaxInt64-op.Delta) || (op.Delta < 0 && n < math.MinInt64-op.Delta) {
-			return cur, false, res, ErrOverflow
-		}
-		n += op.Delta
-		res.Int = n
-		s.Value = strconv.AppendInt(nil, n, 10)
-		s.Expiry = keptExpiry(live, found)
-
-	case OpIncrByFloat:
-		inc, err := parseFloat([]byte(op.Float))
-		if err != nil {
-			return cur, false, res, err
-		}
-		f := 0.0
-		if found {
-			if f, err = parseFloat(live.Value); err != nil {
-				return cur, false, res, err
-			}
-		}
-		f += inc
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return cur, false, res, ErrNotFloat
-		}
-		// Redis prints the result with %.17Lg and no exponent; 'f' with the
-		// shortest precision that round-trips is the closest Go spelling.
-		s.Value = strconv.AppendFloat(nil, f, 'f', -1, 64)
-		res.Bytes = s.Value
-		s.Expiry = keptExpiry(live, found)
-
 	case OpAppend:
-		if found && len(live.Value)+len(op.Value) > maxValueBytes {
+		if found && len(val)+len(op.Value) > maxValueBytes {
 			return cur, false, res, ErrValueTooLarge
 		}
-		v := make([]byte, 0, len(live.Value)+len(op.Value))
-		if found {
-			v = append(v, live.Value...)
-		}
+		v := make([]byte, 0, len(val)+len(op.Value))
+		v = append(v, val...)
 		s.Value = append(v, op.Value...)
 		res.Int = int64(len(s.Value))
 		s.Expiry = keptExpiry(live, found)
@@ -123,22 +102,18 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		if op.Offset < 0 {
 			return cur, false, res, ErrValueTooLarge
 		}
-		var old []byte
-		if found {
-			old = live.Value
-		}
 		if len(op.Value) == 0 {
 			// Redis: SETRANGE with an empty value changes nothing, not
 			// even a missing key; it answers the current length.
-			res.Int = int64(len(old))
+			res.Int = int64(len(val))
 			return cur, false, res, nil
 		}
 		end := op.Offset + int64(len(op.Value))
 		if end > int64(maxValueBytes) {
 			return cur, false, res, ErrValueTooLarge
 		}
-		v := make([]byte, max(int64(len(old)), end))
-		copy(v, old)
+		v := make([]byte, max(int64(len(val)), end))
+		copy(v, val)
 		copy(v[op.Offset:], op.Value)
 		s.Value = v
 		res.Int = int64(len(v))
@@ -161,7 +136,14 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 			s.Tombstone = true
 			break
 		}
-		s.Value = live.Value
+		// The key stays what it is, elements and all; only its header
+		// (a counter's with its state joined) is rewritten.
+		h, _, err := crdt.Header(cur, nowMs)
+		if err != nil {
+			return cur, false, res, err
+		}
+		s.Type, s.Value = h.Type, h.Value
+		keep = crdt.KeepElements(h)
 		if !op.Persist {
 			s.Expiry = op.ExpireAt
 		}
@@ -170,7 +152,7 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		return cur, false, res, ErrUnknownOp
 	}
 
-	if len(s.Value) > maxValueBytes {
+	if len(s.Value) > maxValueBytes && s.Type == version.TypeString {
 		return cur, false, res, ErrValueTooLarge
 	}
 	// A write supersedes the versions it has seen; keep its timestamp
@@ -187,13 +169,24 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 			return cur, false, res, err
 		}
 	}
-	next = cur.PutCounter(actor, n, ctx, s)
+	next = cur.Write(actor, n, ctx, keep, s)
 	res.Applied = true
 	if op.Kind == OpDelete {
 		res.Applied = found
 	}
 	res.Object = next
 	return next, true, res, nil
+}
+
+// applyTyped runs a convergent type's write (crdt.Apply) and carries its
+// reply in a Result.
+func applyTyped(cur version.Object, op crdt.Op, actor version.Actor, counter func(floor uint64) (uint64, error), nowMs int64) (version.Object, bool, Result, error) {
+	if !op.Valid() {
+		return cur, false, Result{Object: cur}, ErrUnknownOp
+	}
+	next, write, r, err := crdt.Apply(cur, op, actor, counter, nowMs)
+	res := Result{Applied: write, Int: r.Int, Bytes: r.Bytes, Null: r.Null, Values: r.Values, Object: next}
+	return next, write, res, err
 }
 
 // keptExpiry is the expiry a read-modify-write keeps: Redis's INCR,
@@ -220,33 +213,4 @@ func expireCondHolds(c ExpireCond, cur, next int64) bool {
 		return cur == 0 || next < cur
 	}
 	return true
-}
-
-// parseInt parses a value as Redis's string2ll does: base 10, optional
-// minus sign, no spaces, no plus sign, no leading zeros, fits in int64.
-func parseInt(b []byte) (int64, error) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, ErrNotInteger
-	}
-	if b[0] == '+' || (len(b) > 1 && b[0] == '0') || (len(b) > 2 && b[0] == '-' && b[1] == '0') || bytes.Equal(b, []byte("-0")) {
-		return 0, ErrNotInteger
-	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return 0, ErrNotInteger
-	}
-	return n, nil
-}
-
-// parseFloat parses a value as INCRBYFLOAT does: a finite decimal number
-// with no surrounding spaces.
-func parseFloat(b []byte) (float64, error) {
-	if len(b) == 0 || len(b) > 5000 || b[0] == ' ' || b[len(b)-1] == ' ' {
-		return 0, ErrNotFloat
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, ErrNotFloat
-	}
-	return f, nil
 }

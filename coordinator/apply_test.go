@@ -6,6 +6,7 @@ package coordinator
 
 import (
 	"errors"
+	"github.com/dynago/dynago/crdt"
 	"strconv"
 	"testing"
 
@@ -29,9 +30,10 @@ func set(t *testing.T, cur version.Object, a version.Actor, v string, now int64)
 	return next
 }
 
+// value is what GET reads (a counter's number included).
 func value(o version.Object, now int64) (string, bool) {
-	s, ok := o.Value(now)
-	return string(s.Value), ok
+	v, _, ok, err := crdt.StringValue(o, now)
+	return string(v), ok && err == nil
 }
 
 func TestApplySetConditions(t *testing.T) {

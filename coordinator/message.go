@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -126,6 +127,12 @@ var errCodes = []struct {
 	{7, version.ErrMalformed},
 	{8, ErrNotFloat},
 	{9, ErrUnknownOp},
+	{10, crdt.ErrWrongType},
+	{11, crdt.ErrHashNotInteger},
+	{12, crdt.ErrHashNotFloat},
+	{13, crdt.ErrNaN},
+	{14, crdt.ErrMinMaxFloat},
+	{15, crdt.ErrMinMaxLex},
 }
 
 const errCodeOther = 255
@@ -344,7 +351,27 @@ func appendOp(dst []byte, op *Op) []byte {
 	dst = binary.AppendUvarint(dst, uint64(op.Offset))
 	dst = binary.AppendUvarint(dst, uint64(len(op.Float)))
 	dst = append(dst, op.Float...)
+	dst = appendTyped(dst, &op.Typed)
 	return version.AppendVV(dst, op.Context)
+}
+
+// appendTyped appends a typed op (all zero for the string writes).
+func appendTyped(dst []byte, t *crdt.Op) []byte {
+	dst = append(dst, byte(t.Kind), byte(t.Type))
+	dst = binary.AppendUvarint(dst, uint64(t.Flags))
+	dst = binary.AppendVarint(dst, t.Int)
+	dst = appendBytes(dst, []byte(t.Float))
+	dst = binary.AppendUvarint(dst, t.Seed)
+	dst = appendList(dst, t.Fields)
+	return appendList(dst, t.Values)
+}
+
+func appendList(dst []byte, l [][]byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(l)))
+	for _, b := range l {
+		dst = appendBytes(dst, b)
+	}
+	return dst
 }
 
 func appendResult(dst []byte, r *Result) []byte {
@@ -353,6 +380,8 @@ func appendResult(dst []byte, r *Result) []byte {
 	dst = appendBytes(dst, r.Old)
 	dst = binary.AppendVarint(dst, r.Int)
 	dst = appendBytes(dst, r.Bytes)
+	dst = appendBool(dst, r.Null)
+	dst = appendList(dst, r.Values)
 	return version.AppendObject(dst, r.Object)
 }
 
@@ -492,6 +521,7 @@ func (d *wire) op() Op {
 	op.ExpireAt = d.varint()
 	op.Offset = int64(d.uvarint())
 	op.Float = string(d.bytes())
+	op.Typed = d.typed()
 	if d.err != nil {
 		return op
 	}
@@ -507,8 +537,39 @@ func (d *wire) result() Result {
 	r.Old = d.bytesCopy()
 	r.Int = d.varint()
 	r.Bytes = d.bytesCopy()
+	r.Null = d.bool()
+	r.Values = d.list()
 	r.Object = d.object()
 	return r
+}
+
+func (d *wire) typed() crdt.Op {
+	var t crdt.Op
+	t.Kind = crdt.OpKind(d.byte())
+	t.Type = version.Type(d.byte())
+	t.Flags = uint16(d.uvarint())
+	t.Int = d.varint()
+	t.Float = string(d.bytes())
+	t.Seed = d.uvarint()
+	t.Fields = d.list()
+	t.Values = d.list()
+	return t
+}
+
+// list reads appendList's form; the items are copies.
+func (d *wire) list() [][]byte {
+	n := d.count(1)
+	if d.err != nil || n == 0 {
+		return nil
+	}
+	l := make([][]byte, n)
+	for i := range l {
+		l[i] = d.bytesCopy()
+		if l[i] == nil {
+			l[i] = []byte{}
+		}
+	}
+	return l
 }
 
 type vvDecode struct {

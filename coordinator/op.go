@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -29,6 +30,9 @@ const (
 	OpSetRange
 	// OpIncrByFloat adds the decimal Float to the value (INCRBYFLOAT).
 	OpIncrByFloat
+	// OpTyped is a write of a convergent data type (a hash, set, sorted
+	// set or counter command): Typed says which.
+	OpTyped
 )
 
 // ExpireCond is the NX/XX/GT/LT option of EXPIRE and friends (Redis 7).
@@ -77,6 +81,9 @@ type Op struct {
 	Persist bool
 	// Cond restricts OpExpire (EXPIRE … NX|XX|GT|LT).
 	Cond ExpireCond
+
+	// Typed is OpTyped's write.
+	Typed crdt.Op
 }
 
 // NeedsRead reports whether the op depends on the key's current value, so
@@ -91,6 +98,11 @@ func (op Op) NeedsRead() bool {
 	case OpDelete:
 		// DEL answers how many keys existed; DELCTX does not need to know.
 		return !op.UseContext
+	case OpIncrBy, OpIncrByFloat:
+		// A counter's increments commute: no read before the write.
+		return false
+	case OpTyped:
+		return op.Typed.NeedsRead()
 	}
 	return true
 }
@@ -110,22 +122,27 @@ type Result struct {
 	Int int64
 	// Bytes carries a string reply: the new value for OpIncrByFloat.
 	Bytes []byte
+	// Null and Values carry a typed write's nil or array reply (SPOP's
+	// members, ZPOPMIN's members and scores, ZADD INCR's abort).
+	Null   bool
+	Values [][]byte
 	// Object is the key's object after the write (before it when nothing
 	// was applied); its VV is the context a client may use next.
 	Object version.Object
 }
 
-// Errors Apply returns; each is a client error, nothing is written.
+// Errors Apply returns; each is a client error, nothing is written. The
+// typed writes' errors are package crdt's (crdt.ErrWrongType, …).
 var (
 	// ErrNotInteger: INCR family on a value that is not a base-10 int64.
-	ErrNotInteger = errors.New("coordinator: value is not an integer or out of range")
+	ErrNotInteger = crdt.ErrNotInteger
 	// ErrOverflow: INCR family would overflow int64.
-	ErrOverflow = errors.New("coordinator: increment or decrement would overflow")
+	ErrOverflow = crdt.ErrOverflow
 	// ErrValueTooLarge: the resulting value exceeds the configured limit.
 	ErrValueTooLarge = errors.New("coordinator: value too large")
 	// ErrNotFloat: INCRBYFLOAT on a value or with an increment that is not
 	// a finite decimal number, or a result that is not finite.
-	ErrNotFloat = errors.New("coordinator: value is not a valid float")
+	ErrNotFloat = crdt.ErrNotFloat
 	// ErrUnknownOp: an Op whose Kind this node does not know (a forwarded
 	// op from a newer node).
 	ErrUnknownOp = errors.New("coordinator: unknown write operation")

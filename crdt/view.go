@@ -211,3 +211,31 @@ func scoreValue(f float64) []byte {
 
 // counterValue encodes a counter element value.
 func counterValue(c Counter) []byte { return AppendCounter([]byte{tagCounter}, c) }
+
+// Header returns the key's live version for a write that keeps the key as
+// it is but for its expiry (EXPIRE, PERSIST): a counter's header carries
+// the join of its concurrent states. ok is false for a missing key.
+func Header(o version.Object, nowMs int64) (h version.Sibling, ok bool, err error) {
+	w, ok := o.Value(nowMs)
+	if !ok || w.Type != version.TypeCounter {
+		return w, ok, nil
+	}
+	c, err := counterOf(o, nowMs)
+	if err != nil {
+		return w, true, err
+	}
+	w.Value = AppendCounter(nil, c)
+	return w, true, nil
+}
+
+// KeepElements is the keep rule of a write that rewrites only the header
+// h of a key: the elements of h's type stay.
+func KeepElements(h version.Sibling) func(version.Sibling) bool {
+	return func(s version.Sibling) bool { return s.IsElement() && s.Type == h.Type }
+}
+
+// CountElements counts the elements of type t that o holds, whatever the
+// key's live type (SIBLINGS's summary of a typed version).
+func CountElements(o version.Object, t version.Type) int {
+	return len(group(o, t))
+}
