@@ -83,7 +83,7 @@ func (s *Server) cmdDynagoLocal(ctx context.Context, c *Client, args [][]byte, w
 	w.writeFields(intField("partition", int64(lc.Partition)), intField("replica", boolInt(lc.Replica)),
 		strField("context", version.EncodeContext(lc.Object.VV)))
 	w.WriteBulkString("siblings")
-	writeSiblings(w, lc.Object.Siblings)
+	writeSiblings(w, lc.Object)
 	w.WriteBulkString("hints")
 	targets := make([]string, 0, len(lc.Hints))
 	for t := range lc.Hints {
@@ -93,7 +93,7 @@ func (s *Server) cmdDynagoLocal(ctx context.Context, c *Client, args [][]byte, w
 	w.WriteMap(len(targets))
 	for _, t := range targets {
 		w.WriteBulkString(t)
-		writeSiblings(w, lc.Hints[t].Siblings)
+		writeSiblings(w, lc.Hints[t])
 	}
 }
 

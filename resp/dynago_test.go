@@ -98,7 +98,7 @@ func TestDynagoLocal(t *testing.T) {
 			val = "(nil)"
 		}
 		return `{"value": ` + val + `, "dot": "` + dot(d) + `", "timestamp": (integer) ` + itoa(ts) +
-			`, "tombstone": (integer) ` + itoa(tomb) + `, "expiry": (integer) ` + itoa(exp) + `}`
+			`, "tombstone": (integer) ` + itoa(tomb) + `, "expiry": (integer) ` + itoa(exp) + `, "type": "string"}`
 	}
 	want3 := `{"partition": (integer) 7, "replica": (integer) 1, "context": "` + version.EncodeContext(o.VV) + `", ` +
 		`"siblings": [` + sib("", 3, 12, 1, 0) + `], ` +

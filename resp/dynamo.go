@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -30,7 +31,13 @@ func (s *Server) cmdGetCtx(ctx context.Context, c *Client, args [][]byte, w *Wri
 		s.writeErr(w, err, false)
 		return
 	}
-	live := o.Live(s.nowMs())
+	now := s.nowMs()
+	if t, ok := crdt.KeyType(o, now); ok && t != version.TypeString {
+		// A typed key merges its concurrent versions itself: no context.
+		w.WriteError(msgWrongType)
+		return
+	}
+	live := o.Live(now)
 	s.stats.hit(len(live) > 0)
 	w.WriteArray(2)
 	w.WriteBulkString(version.EncodeContext(o.VV))
@@ -77,30 +84,49 @@ func (s *Server) cmdDelCtx(ctx context.Context, c *Client, args [][]byte, w *Wri
 	}
 }
 
-// SIBLINGS key: every sibling, tombstones and expired ones included, in dot
-// order. Each is a map (RESP3) or flat array (RESP2) of value (null for a
-// tombstone), dot ("actor:counter"), timestamp (unix ms), tombstone (0/1)
-// and expiry (unix ms, 0 for none).
+// SIBLINGS key: every version of the key, tombstones and expired ones
+// included, in dot order. Each is a map (RESP3) or flat array (RESP2) of
+// value (null for a tombstone), dot ("actor:counter"), timestamp (unix ms),
+// tombstone (0/1), expiry (unix ms, 0 for none) and type (what TYPE would
+// answer, "counter" for a counter). A counter's value is its number; a
+// hash's, set's or sorted set's is how many elements the key holds of that
+// type (their concurrent versions are not listed).
 func (s *Server) cmdSiblings(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	o, err := s.b.Get(ctx, args[1])
 	if err != nil {
 		s.writeErr(w, err, false)
 		return
 	}
-	writeSiblings(w, o.Siblings)
+	writeSiblings(w, o)
 }
 
-// writeSiblings writes SIBLINGS's entries; DYNAGO LOCAL shows a node's own
-// copy and its hints the same way.
-func writeSiblings(w *Writer, sibs []version.Sibling) {
-	w.WriteArray(len(sibs))
-	for _, sib := range sibs {
-		w.WriteMap(5)
+// writeSiblings writes SIBLINGS's entries for o; DYNAGO LOCAL shows a
+// node's own copy and its hints the same way.
+func writeSiblings(w *Writer, o version.Object) {
+	var versions []version.Sibling
+	for _, sib := range o.Siblings {
+		if !sib.IsElement() {
+			versions = append(versions, sib)
+		}
+	}
+	w.WriteArray(len(versions))
+	for _, sib := range versions {
+		w.WriteMap(6)
 		w.WriteBulkString("value")
-		if sib.Tombstone {
+		switch {
+		case sib.Tombstone:
 			w.WriteNull()
-		} else {
+		case sib.Type == version.TypeString:
 			w.WriteBulk(sib.Value)
+		case sib.Type == version.TypeCounter:
+			c, err := crdt.DecodeCounter(sib.Value)
+			if err != nil {
+				w.WriteNull()
+			} else {
+				w.WriteBulk(c.Text())
+			}
+		default:
+			w.WriteInt(int64(crdt.CountElements(o, sib.Type)))
 		}
 		w.WriteBulkString("dot")
 		w.WriteBulkString(sib.Dot.String())
@@ -110,5 +136,11 @@ func writeSiblings(w *Writer, sibs []version.Sibling) {
 		w.WriteInt(boolInt(sib.Tombstone))
 		w.WriteBulkString("expiry")
 		w.WriteInt(sib.Expiry)
+		w.WriteBulkString("type")
+		if sib.Type == version.TypeCounter {
+			w.WriteBulkString("counter")
+		} else {
+			w.WriteBulkString(sib.Type.String())
+		}
 	}
 }

@@ -133,7 +133,7 @@ func TestSiblingsRESP3(t *testing.T) {
 	h := newHarness(t)
 	h.do(`HELLO 3`)
 	h.do(`SET k v PXAT 1800000000000`)
-	want := `[{"value": "v", "dot": "6e6f64652d6f6e6500000001:1", "timestamp": (integer) 1700000000000, "tombstone": (integer) 0, "expiry": (integer) 1800000000000}]`
+	want := `[{"value": "v", "dot": "6e6f64652d6f6e6500000001:1", "timestamp": (integer) 1700000000000, "tombstone": (integer) 0, "expiry": (integer) 1800000000000, "type": "string"}]`
 	if got := h.do(`SIBLINGS k`); got != want {
 		t.Fatalf("SIBLINGS in RESP3:\n got %s\nwant %s", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -35,6 +36,12 @@ type errorReply struct {
 // first entry whose err matches with errors.Is wins; anything unmatched is
 // "-ERR <text>".
 var errorReplies = [...]errorReply{
+	{crdt.ErrWrongType, fixedReply(msgWrongType)},
+	{crdt.ErrHashNotInteger, fixedReply("ERR hash value is not an integer")},
+	{crdt.ErrHashNotFloat, fixedReply("ERR hash value is not a float")},
+	{crdt.ErrNaN, fixedReply("ERR resulting score is not a number (NaN)")},
+	{crdt.ErrMinMaxFloat, fixedReply("ERR min or max is not a float")},
+	{crdt.ErrMinMaxLex, fixedReply("ERR min or max not valid string range item")},
 	{coordinator.ErrNotInteger, fixedReply(msgNotInteger)},
 	{coordinator.ErrOverflow, fixedReply(msgOverflow)},
 	{coordinator.ErrNotFloat, fixedReply(msgNotFloat)},

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"github.com/dynago/dynago/crdt"
 	"strconv"
 
 	"github.com/dynago/dynago/coordinator"
@@ -52,15 +53,15 @@ func (s *Server) cmdExists(ctx context.Context, c *Client, args [][]byte, w *Wri
 	w.WriteInt(n)
 }
 
-// TYPE key: "string" or "none"; dynago stores only strings.
+// TYPE key: string (counters too), hash, set, zset, or none.
 func (s *Server) cmdType(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	o, err := s.b.Get(ctx, args[1])
 	if err != nil {
 		s.writeErr(w, err, false)
 		return
 	}
-	if _, ok := o.Value(s.nowMs()); ok {
-		w.WriteSimple("string")
+	if t, ok := crdt.KeyType(o, s.nowMs()); ok {
+		w.WriteSimple(t.String())
 	} else {
 		w.WriteSimple("none")
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
 )
 
@@ -142,15 +143,18 @@ func (s *Server) setExpiry(w *Writer, o setOpts, exp []byte, cmd string, op *coo
 	return true
 }
 
-// read returns key's object, counting a keyspace hit or miss.
+// read returns key's string value as the Value of its live version (a
+// counter's number included) and its object, counting a keyspace hit or
+// miss. A collection is crdt.ErrWrongType.
 func (s *Server) read(ctx context.Context, key []byte) (version.Sibling, bool, version.Object, error) {
 	o, err := s.b.Get(ctx, key)
 	if err != nil {
 		return version.Sibling{}, false, o, err
 	}
-	live, ok := o.Value(s.nowMs())
+	val, live, ok, err := crdt.StringValue(o, s.nowMs())
 	s.stats.hit(ok)
-	return live, ok, o, nil
+	live.Value = val
+	return live, ok, o, err
 }
 
 // write applies op to key (which the caller has copied, see own).
@@ -291,10 +295,11 @@ func (s *Server) cmdMGet(ctx context.Context, c *Client, args [][]byte, w *Write
 				s.writeErr(w, err, false)
 				continue
 			}
-			live, ok := objs[i].Value(now)
+			// MGET answers nil for a key of another type, as Redis does.
+			val, _, ok, verr := crdt.StringValue(objs[i], now)
 			s.stats.hit(ok)
-			if ok {
-				w.WriteBulk(live.Value)
+			if ok && verr == nil {
+				w.WriteBulk(val)
 			} else {
 				w.WriteNull()
 			}

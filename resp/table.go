@@ -53,6 +53,10 @@ func subs(cmds ...*Command) map[string]*Command {
 }
 
 func (s *Server) builtinCommands() []*Command {
+	return append(s.coreCommands(), s.hashCommands()...)
+}
+
+func (s *Server) coreCommands() []*Command {
 	expireCond := optional(oneof("condition", tok("NX"), tok("XX"), tok("GT"), tok("LT")))
 	return []*Command{
 		// Connection.

@@ -229,7 +229,14 @@ func TestParallelCommands(t *testing.T) {
 	var walk func(map[string]*Command)
 	walk = func(m map[string]*Command) {
 		for _, c := range m {
-			if c.Parallel {
+			switch {
+			case c.Group == "hash" || c.Group == "set" || c.Group == "sorted-set":
+				// The convergent types' single-key commands are all
+				// parallel; their multi-key ones name several keys.
+				if c.Parallel != (c.LastKey == 1) {
+					t.Errorf("%s: Parallel %v with keys %d..%d", c.fullName, c.Parallel, c.FirstKey, c.LastKey)
+				}
+			case c.Parallel:
 				got = append(got, c.fullName)
 			}
 			walk(c.Subcommands)
