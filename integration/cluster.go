@@ -39,6 +39,7 @@ type Cluster struct {
 
 	args  []string // the flags every node of the cluster was given (Add reuses them)
 	names map[*Proc]string
+	place func(p *Proc, i int) // puts a new node somewhere other than loopback (Net.Place)
 
 	mu    sync.Mutex
 	admin map[*Proc]*redis.Client
@@ -58,7 +59,15 @@ func NewCluster(t testing.TB, size int, args ...string) *Cluster {
 // Every node listens on its own free port pair (client port and port+10000).
 func PrepareCluster(t testing.TB, size int, args ...string) *Cluster {
 	t.Helper()
-	c := &Cluster{t: t, admin: map[*Proc]*redis.Client{}, args: args, names: map[*Proc]string{}}
+	return prepareCluster(t, size, nil, args)
+}
+
+// prepareCluster is PrepareCluster; place, when not nil, is called on
+// each new node with its index among the nodes the cluster ever had
+// (Net.Place), before the node's flags are set.
+func prepareCluster(t testing.TB, size int, place func(p *Proc, i int), args []string) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, admin: map[*Proc]*redis.Client{}, args: args, names: map[*Proc]string{}, place: place}
 	t.Cleanup(c.closeAdmin)
 	for i := 0; i < size; i++ {
 		c.newNode()
@@ -81,6 +90,9 @@ func (c *Cluster) newNode() *Proc {
 		used[q.Port], used[q.Port+10000] = true, true
 	}
 	p := NewProc(c.t)
+	if c.place != nil {
+		c.place(p, len(c.names))
+	}
 	for used[p.Port] || used[p.Port+10000] {
 		p.Port = FreePort(c.t)
 	}

@@ -1,5 +1,6 @@
 // Package integration tests dynago as its users run it: the real binary in
-// real processes on loopback, driven by go-redis, redis-cli and
+// real processes on loopback (or in network namespaces cut apart by real
+// network partitions, netns.go), driven by go-redis, redis-cli and
 // redis-benchmark, killed with SIGKILL, paused with SIGSTOP and restarted
 // (DESIGN §10). This file is the harness; the tests are in _test.go files.
 package integration
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,9 +85,11 @@ func FreePort(t testing.TB) int {
 type Proc struct {
 	t       testing.TB
 	Bin     string
+	Host    string // the client address's host: "" is 127.0.0.1 (Net.Place sets another)
 	Port    int
 	DataDir string
 	Args    []string // extra flags
+	Wrap    []string // a command line the binary runs under (ip netns exec NS), if any
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -109,7 +113,13 @@ func NewProc(t testing.TB, args ...string) *Proc {
 }
 
 // Addr is the node's client address.
-func (p *Proc) Addr() string { return "127.0.0.1:" + strconv.Itoa(p.Port) }
+func (p *Proc) Addr() string {
+	host := p.Host
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p.Port))
+}
 
 // Start starts the process and waits until it answers PING.
 func (p *Proc) Start() {
@@ -123,8 +133,8 @@ func (p *Proc) Start() {
 func (p *Proc) Launch() {
 	p.t.Helper()
 	p.mu.Lock()
-	args := append([]string{"--addr", p.Addr(), "--data-dir", p.DataDir, "--log-level", "debug"}, p.Args...)
-	cmd := exec.Command(p.Bin, args...)
+	argv := append(append(slices.Clone(p.Wrap), p.Bin, "--addr", p.Addr(), "--data-dir", p.DataDir, "--log-level", "debug"), p.Args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	if p.out == nil {
 		p.out = &syncWriter{}
 	}
