@@ -47,8 +47,17 @@
 // cumulative count reaches 99.9 % of the requests, which lies between the
 // true p99.9 and p99.902.
 //
-// The report is one Markdown table (system × workload: ops/s, p50, p99,
-// p99.9, and each row's ratio to redis-server's ops/s and p99.9), the
+// CPU µs/op is the server side's cost of a request: utime+stime of every
+// process of the system under test (the three nodes of the cluster), read
+// from /proc/PID/stat before and after each measured run (ReadCPU,
+// ParseProcStat: fields counted after the last ')', as comm may hold
+// spaces and parentheses; 100 ticks per second), divided by the requests
+// the run completed. It includes whatever the servers did meanwhile in the
+// background (pebble compactions, gossip), also work left over from the
+// previous run; the tick is 10 ms, i.e. well under 1 % of a run's CPU.
+//
+// The report is one Markdown table (system × workload: ops/s, CPU µs/op,
+// p50, p99, p99.9, and each row's ratio to redis-server's ops/s and p99.9), the
 // issue's targets with PASS/FAIL, the machine, versions and commit, and the
 // RSS (VmRSS, VmHWM) and data directory size of every server after the
 // run. The table is also written as CSV to bench/results/ (not committed).

@@ -39,6 +39,41 @@ func TestParseProcStatus(t *testing.T) {
 	}
 }
 
+func TestParseProcStat(t *testing.T) {
+	// A real line of a dynago node (utime 1234, stime 56), and the same
+	// with a comm holding spaces and parentheses, which must not shift the
+	// fields.
+	rest := " S 1 4242 4242 0 -1 4194560 51230 0 0 0 1234 56 0 0 20 0 9 0 123456 2000000000 10240 18446744073709551615 1 1 0 0 0 0 0 0 2143420159 0 0 0 17 1 0 0 0 0 0\n"
+	for _, stat := range []string{"4242 (dynago)" + rest, "4242 (a) b) (c d)" + rest, "4242 ())" + rest} {
+		if n, err := ParseProcStat(stat); err != nil || n != 1290 {
+			t.Errorf("ParseProcStat(%q) = %d, %v; want 1290", stat, n, err)
+		}
+	}
+	for _, bad := range []string{"", "4242 dynago S 1", "4242 (dynago) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 0 0 0 0 0 u 56 0"} {
+		if _, err := ParseProcStat(bad); err == nil {
+			t.Errorf("ParseProcStat(%q): no error", bad)
+		}
+	}
+	// Our own process: its CPU time grows while it spins (a tick is 10 ms;
+	// the machine may be busy, hence the generous wall-clock limit).
+	before, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); ; {
+		now, err := ReadCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("ReadCPU(self) stayed at %v for 10 s of spinning", now)
+		}
+	}
+}
+
 func TestDirSize(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 1000), 0o644)

@@ -81,21 +81,35 @@ func fmtRatio(x float64) string {
 
 func fmtMs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 
+// fmtCPU formats CPU µs per request; "-" when not measured.
+func fmtCPU(x float64) string {
+	if x <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
 // Markdown renders the rows as one Markdown table with aligned columns.
 func Markdown(rows []Row, baselineLabel string) string {
-	header := []string{"workload", "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms",
+	header := []string{"workload", "system", "ops/s", "CPU µs/op", "p50 ms", "p99 ms", "p99.9 ms",
 		"ops/s vs " + baselineLabel, "p99.9 vs " + baselineLabel, "runs"}
-	right := []bool{false, false, true, true, true, true, true, true, true}
+	right := []bool{false, false, true, true, true, true, true, true, true, true}
 	cells := [][]string{header}
 	for _, r := range rows {
 		cells = append(cells, []string{
 			r.Workload.String(), r.Label,
-			strconv.FormatFloat(math.Round(r.Median.OpsPerSec), 'f', 0, 64),
+			strconv.FormatFloat(math.Round(r.Median.OpsPerSec), 'f', 0, 64), fmtCPU(r.Median.CPUPerOp),
 			fmtMs(r.Median.P50), fmtMs(r.Median.P99), fmtMs(r.Median.P999),
 			fmtRatio(r.OpsRatio), fmtRatio(r.P999Ratio), strconv.Itoa(r.Runs),
 		})
 	}
-	width := make([]int, len(header))
+	return mdTable(cells, right)
+}
+
+// mdTable renders cells (the header first) as a Markdown table with
+// aligned columns, right-aligned where right says so.
+func mdTable(cells [][]string, right []bool) string {
+	width := make([]int, len(cells[0]))
 	for _, line := range cells {
 		for i, c := range line {
 			width[i] = max(width[i], len([]rune(c)))
@@ -136,7 +150,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"workload", "test", "pipeline", "system", "system_label",
 		"ops_per_sec", "p50_ms", "p99_ms", "p999_ms", "ops_ratio", "p999_ratio",
-		"runs", "requests_per_run"})
+		"runs", "requests_per_run", "cpu_us_per_op"})
 	for _, r := range rows {
 		ratio := func(x float64) string {
 			if math.IsNaN(x) {
@@ -144,12 +158,16 @@ func WriteCSV(w io.Writer, rows []Row) error {
 			}
 			return strconv.FormatFloat(x, 'f', 4, 64)
 		}
+		cpu := ""
+		if r.Median.CPUPerOp > 0 {
+			cpu = strconv.FormatFloat(r.Median.CPUPerOp, 'f', 3, 64)
+		}
 		cw.Write([]string{r.Workload.String(), r.Workload.Test, strconv.Itoa(r.Workload.Pipeline),
 			r.System, r.Label,
 			strconv.FormatFloat(r.Median.OpsPerSec, 'f', 2, 64),
 			fmtMs(r.Median.P50), fmtMs(r.Median.P99), fmtMs(r.Median.P999),
 			ratio(r.OpsRatio), ratio(r.P999Ratio),
-			strconv.Itoa(r.Runs), strconv.FormatInt(r.Median.Requests, 10)})
+			strconv.Itoa(r.Runs), strconv.FormatInt(r.Median.Requests, 10), cpu})
 	}
 	cw.Flush()
 	return cw.Error()

@@ -11,8 +11,9 @@ func sampleRows() []Row {
 	systems := []SystemInfo{{"redis", "redis-server"}, {"single", "dynago 1 node"}, {"cluster", "dynago 3 nodes"}}
 	set1, get1 := Workload{"set", 1}, Workload{"get", 1}
 	runs := map[CellKey][]Result{
-		{"redis", set1}:   {{OpsPerSec: 100000, P50: 0.2, P99: 0.4, P999: 1.0, Requests: 300000}, {OpsPerSec: 120000, P50: 0.2, P99: 0.4, P999: 1.2, Requests: 300000}, {OpsPerSec: 110000, P50: 0.25, P99: 0.5, P999: 1.1, Requests: 300000}},
-		{"single", set1}:  {{OpsPerSec: 88000, P50: 0.3, P99: 0.6, P999: 2.2, Requests: 250000}},
+		{"redis", set1}:  {{OpsPerSec: 100000, CPUPerOp: 2, P50: 0.2, P99: 0.4, P999: 1.0, Requests: 300000}, {OpsPerSec: 120000, CPUPerOp: 3, P50: 0.2, P99: 0.4, P999: 1.2, Requests: 300000}, {OpsPerSec: 110000, CPUPerOp: 2.5, P50: 0.25, P99: 0.5, P999: 1.1, Requests: 300000}},
+		{"single", set1}: {{OpsPerSec: 88000, CPUPerOp: 6.2, P50: 0.3, P99: 0.6, P999: 2.2, Requests: 250000}},
+		// The cluster's CPU was not measured (attached): "-".
 		{"cluster", set1}: {{OpsPerSec: 44000, P50: 1, P99: 2, P999: 4.4, Requests: 100000}},
 		// GET P1: the baseline failed, so dynago has no ratio.
 		{"single", get1}: {{OpsPerSec: 90000, P50: 0.3, P99: 0.6, P999: 2.0, Requests: 250000}},
@@ -39,12 +40,12 @@ func TestBuildRows(t *testing.T) {
 
 func TestMarkdown(t *testing.T) {
 	got := Markdown(sampleRows(), "redis")
-	want := `| workload | system         |  ops/s | p50 ms | p99 ms | p99.9 ms | ops/s vs redis | p99.9 vs redis | runs |
-| -------- | -------------- | -----: | -----: | -----: | -------: | -------------: | -------------: | ---: |
-| SET P1   | redis-server   | 110000 |  0.200 |  0.400 |    1.100 |           1.00 |           1.00 |    3 |
-| SET P1   | dynago 1 node  |  88000 |  0.300 |  0.600 |    2.200 |           0.80 |           2.00 |    1 |
-| SET P1   | dynago 3 nodes |  44000 |  1.000 |  2.000 |    4.400 |           0.40 |           4.00 |    1 |
-| GET P1   | dynago 1 node  |  90000 |  0.300 |  0.600 |    2.000 |              - |              - |    1 |
+	want := `| workload | system         |  ops/s | CPU µs/op | p50 ms | p99 ms | p99.9 ms | ops/s vs redis | p99.9 vs redis | runs |
+| -------- | -------------- | -----: | --------: | -----: | -----: | -------: | -------------: | -------------: | ---: |
+| SET P1   | redis-server   | 110000 |      2.50 |  0.200 |  0.400 |    1.100 |           1.00 |           1.00 |    3 |
+| SET P1   | dynago 1 node  |  88000 |      6.20 |  0.300 |  0.600 |    2.200 |           0.80 |           2.00 |    1 |
+| SET P1   | dynago 3 nodes |  44000 |         - |  1.000 |  2.000 |    4.400 |           0.40 |           4.00 |    1 |
+| GET P1   | dynago 1 node  |  90000 |         - |  0.300 |  0.600 |    2.000 |              - |              - |    1 |
 `
 	if got != want {
 		t.Errorf("markdown:\n%s\nwant:\n%s", got, want)
@@ -60,14 +61,14 @@ func TestWriteCSV(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("%d lines, want header + 4:\n%s", len(lines), buf.String())
 	}
-	if lines[0] != "workload,test,pipeline,system,system_label,ops_per_sec,p50_ms,p99_ms,p999_ms,ops_ratio,p999_ratio,runs,requests_per_run" {
+	if lines[0] != "workload,test,pipeline,system,system_label,ops_per_sec,p50_ms,p99_ms,p999_ms,ops_ratio,p999_ratio,runs,requests_per_run,cpu_us_per_op" {
 		t.Errorf("header: %s", lines[0])
 	}
-	if lines[2] != "SET P1,set,1,single,dynago 1 node,88000.00,0.300,0.600,2.200,0.8000,2.0000,1,250000" {
+	if lines[2] != "SET P1,set,1,single,dynago 1 node,88000.00,0.300,0.600,2.200,0.8000,2.0000,1,250000,6.200" {
 		t.Errorf("single row: %s", lines[2])
 	}
-	if !strings.HasSuffix(lines[4], ",2.000,,,1,250000") {
-		t.Errorf("a missing ratio is an empty field: %s", lines[4])
+	if !strings.HasSuffix(lines[4], ",2.000,,,1,250000,") {
+		t.Errorf("a missing ratio or CPU figure is an empty field: %s", lines[4])
 	}
 }
 

@@ -120,6 +120,7 @@ func Median(rs []Result) Result {
 	m.P99 = f(func(r Result) float64 { return r.P99 })
 	m.P999 = f(func(r Result) float64 { return r.P999 })
 	m.Max = f(func(r Result) float64 { return r.Max })
+	m.CPUPerOp = f(func(r Result) float64 { return r.CPUPerOp })
 	return m
 }
 

@@ -174,7 +174,11 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 		if n == 0 { // the warm-up failed; try with its size
 			n = firstWarmup(w)
 		}
+		before, measured := systemCPU(sys)
 		res, err := h.runner.Run(ctx, sys.Endpoint, w, n)
+		if after, ok := systemCPU(sys); ok && measured && err == nil && res.Requests > 0 {
+			res.CPUPerOp = float64((after-before)/time.Nanosecond) / 1e3 / float64(res.Requests)
+		}
 		if err == nil {
 			c.runs = append(c.runs, res)
 		}
@@ -194,6 +198,20 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 	}
 	c.requests = bench.SizeRequests(res.OpsPerSec, h.cfg.runSeconds, h.cfg.clients, w.Pipeline, h.cfg.maxRequests)
 	return res, nil
+}
+
+// systemCPU is the CPU time (user and system) used so far by every server
+// process of sys; false when it has none (attached) or one cannot be read.
+func systemCPU(sys *bench.System) (time.Duration, bool) {
+	var total time.Duration
+	for _, p := range sys.Procs {
+		d, err := bench.ReadCPU(p.PID())
+		if err != nil {
+			return 0, false
+		}
+		total += d
+	}
+	return total, len(sys.Procs) > 0
 }
 
 // firstWarmup is the first warm-up's -n: 40 pipelines per connection.
@@ -403,6 +421,7 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	}
 	fmt.Fprintln(w, "\nLatencies in ms as redis-benchmark measures them (send to reply, per request; with -P 16 a request's latency is its pipeline's).")
 	fmt.Fprintln(w, "p50 and p99 are redis-benchmark's own; p99.9 is read from its printed latency distribution (at most 0.002 % of requests above the true p99.9).")
+	fmt.Fprintln(w, "CPU µs/op: user+system CPU of every server process of the system (all 3 nodes for the cluster) from /proc/PID/stat over the run, divided by the requests; 10 ms ticks, background work (compaction, gossip) included; \"-\": not measured (attached).")
 	fmt.Fprintln(w, "\"vs redis\": ops/s divided by redis-server's, and p99.9 divided by redis-server's, same workload, same run.")
 	if h.cfg.runs == 1 {
 		fmt.Fprintln(w, "One run per cell: on a shared machine single runs vary by tens of percent; quote the median of a full run.")
