@@ -61,6 +61,12 @@
 // issue's targets with PASS/FAIL, the machine, versions and commit, and the
 // RSS (VmRSS, VmHWM) and data directory size of every server after the
 // run. The table is also written as CSV to bench/results/ (not committed).
+// redis-benchmark 7 stops at the first error reply and exits 1: such a run
+// is a failure, listed under Failures with redis-benchmark's message, and
+// the plan goes on. A cell none of whose runs succeeded is a "failed" row
+// in the table; once a server has answered "unknown command" the cell's
+// remaining runs are skipped (UnknownCommand). Failures make the exit
+// status 1, after the report.
 //
 // # The anti-entropy run
 //

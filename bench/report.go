@@ -22,6 +22,9 @@ type Row struct {
 	OpsRatio float64
 	// P999Ratio is p99.9 divided by the baseline's p99.9.
 	P999Ratio float64
+	// Failed marks a cell whose every run failed (e.g. the server answered
+	// "unknown command"): it has no figures, Median is zero.
+	Failed bool
 }
 
 // SystemInfo names a system in the table.
@@ -32,9 +35,10 @@ type SystemInfo struct {
 
 // BuildRows turns the runs of every cell into table rows, workload by
 // workload and, within one, in the order of systems, so that each dynago
-// row sits under the redis-server row it is compared with. Cells with no
-// successful run are left out. runs is keyed by CellKey.
-func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Result, baseline string) []Row {
+// row sits under the redis-server row it is compared with. runs is keyed by
+// CellKey. A cell with no successful run is a Failed row if failed says so,
+// and left out otherwise (not reached).
+func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Result, failed map[CellKey]bool, baseline string) []Row {
 	var rows []Row
 	for _, w := range workloads {
 		base, haveBase := Result{}, false
@@ -44,6 +48,10 @@ func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Re
 		for _, s := range systems {
 			rs := runs[CellKey{s.ID, w}]
 			if len(rs) == 0 {
+				if failed[CellKey{s.ID, w}] {
+					rows = append(rows, Row{Workload: w, System: s.ID, Label: s.Label,
+						OpsRatio: math.NaN(), P999Ratio: math.NaN(), Failed: true})
+				}
 				continue
 			}
 			m := Median(rs)
@@ -96,6 +104,10 @@ func Markdown(rows []Row, baselineLabel string) string {
 	right := []bool{false, false, true, true, true, true, true, true, true, true}
 	cells := [][]string{header}
 	for _, r := range rows {
+		if r.Failed {
+			cells = append(cells, []string{r.Workload.String(), r.Label, "failed", "-", "-", "-", "-", "-", "-", "0"})
+			continue
+		}
 		cells = append(cells, []string{
 			r.Workload.String(), r.Label,
 			strconv.FormatFloat(math.Round(r.Median.OpsPerSec), 'f', 0, 64), fmtCPU(r.Median.CPUPerOp),
@@ -161,6 +173,11 @@ func WriteCSV(w io.Writer, rows []Row) error {
 		cpu := ""
 		if r.Median.CPUPerOp > 0 {
 			cpu = strconv.FormatFloat(r.Median.CPUPerOp, 'f', 3, 64)
+		}
+		if r.Failed { // no figures, 0 runs
+			cw.Write([]string{r.Workload.String(), r.Workload.Test, strconv.Itoa(r.Workload.Pipeline),
+				r.System, r.Label, "", "", "", "", "", "", "0", "", ""})
+			continue
 		}
 		cw.Write([]string{r.Workload.String(), r.Workload.Test, strconv.Itoa(r.Workload.Pipeline),
 			r.System, r.Label,

@@ -18,13 +18,16 @@ func sampleRows() []Row {
 		// GET P1: the baseline failed, so dynago has no ratio.
 		{"single", get1}: {{OpsPerSec: 90000, P50: 0.3, P99: 0.6, P999: 2.0, Requests: 250000}},
 	}
-	return BuildRows(systems, []Workload{set1, get1, {"set", 16}}, runs, "redis")
+	// SET P16: every run of the single node failed; the cluster's cell
+	// was not reached.
+	failed := map[CellKey]bool{{"single", Workload{"set", 16}}: true}
+	return BuildRows(systems, []Workload{set1, get1, {"set", 16}}, runs, failed, "redis")
 }
 
 func TestBuildRows(t *testing.T) {
 	rows := sampleRows()
-	if len(rows) != 4 {
-		t.Fatalf("%d rows, want 4 (cells without runs are left out)", len(rows))
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want 5 (cells without runs are left out unless failed)", len(rows))
 	}
 	r := rows[0]
 	if r.System != "redis" || r.Runs != 3 || r.Median.OpsPerSec != 110000 || r.OpsRatio != 1 || r.P999Ratio != 1 {
@@ -36,6 +39,9 @@ func TestBuildRows(t *testing.T) {
 	if r := rows[3]; r.System != "single" || !math.IsNaN(r.OpsRatio) || !math.IsNaN(r.P999Ratio) {
 		t.Errorf("row without a baseline: %+v", r)
 	}
+	if r := rows[4]; r.System != "single" || !r.Failed || r.Runs != 0 || !math.IsNaN(r.OpsRatio) {
+		t.Errorf("failed cell: %+v", r)
+	}
 }
 
 func TestMarkdown(t *testing.T) {
@@ -46,6 +52,7 @@ func TestMarkdown(t *testing.T) {
 | SET P1   | dynago 1 node  |  88000 |      6.20 |  0.300 |  0.600 |    2.200 |           0.80 |           2.00 |    1 |
 | SET P1   | dynago 3 nodes |  44000 |         - |  1.000 |  2.000 |    4.400 |           0.40 |           4.00 |    1 |
 | GET P1   | dynago 1 node  |  90000 |         - |  0.300 |  0.600 |    2.000 |              - |              - |    1 |
+| SET P16  | dynago 1 node  | failed |         - |      - |      - |        - |              - |              - |    0 |
 `
 	if got != want {
 		t.Errorf("markdown:\n%s\nwant:\n%s", got, want)
@@ -58,8 +65,8 @@ func TestWriteCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 5 {
-		t.Fatalf("%d lines, want header + 4:\n%s", len(lines), buf.String())
+	if len(lines) != 6 {
+		t.Fatalf("%d lines, want header + 5:\n%s", len(lines), buf.String())
 	}
 	if lines[0] != "workload,test,pipeline,system,system_label,ops_per_sec,p50_ms,p99_ms,p999_ms,ops_ratio,p999_ratio,runs,requests_per_run,cpu_us_per_op" {
 		t.Errorf("header: %s", lines[0])
@@ -69,6 +76,9 @@ func TestWriteCSV(t *testing.T) {
 	}
 	if !strings.HasSuffix(lines[4], ",2.000,,,1,250000,") {
 		t.Errorf("a missing ratio or CPU figure is an empty field: %s", lines[4])
+	}
+	if lines[5] != "SET P16,set,16,single,dynago 1 node,,,,,,,0,," {
+		t.Errorf("failed cell: %s", lines[5])
 	}
 }
 

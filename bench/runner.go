@@ -90,6 +90,13 @@ func (r Runner) Run(ctx context.Context, ep Endpoint, w Workload, requests int64
 	return rs[0], nil
 }
 
+// UnknownCommand reports whether a failed run's error (from Run, which
+// quotes redis-benchmark's stderr) says the server does not have the
+// command at all: a stable answer, so the cell's other runs are skipped.
+func UnknownCommand(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "Error from server: ERR unknown command")
+}
+
 // outputTail quotes the last lines of a failed run's output, without the
 // progress lines redis-benchmark rewrites in place.
 func outputTail(stdout, stderr *bytes.Buffer) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,10 @@ import (
 type cell struct {
 	requests int64          // -n of a measured run, set by the warm-up
 	runs     []bench.Result // measured runs
+	failed   bool           // a run failed
+	// unknown: the server answered "unknown command"; the cell's later
+	// runs are skipped.
+	unknown bool
 }
 
 // compare is `make bench`: start (or attach to) the systems, preload them,
@@ -39,14 +44,15 @@ func (h *harness) compare(ctx context.Context) error {
 	mem := h.memoryReport(systems)
 
 	runs := map[bench.CellKey][]bench.Result{}
+	failed := map[bench.CellKey]bool{}
 	for k, c := range p.cells {
-		runs[k] = c.runs
+		runs[k], failed[k] = c.runs, c.failed
 	}
 	var infos []bench.SystemInfo
 	for _, s := range systems {
 		infos = append(infos, bench.SystemInfo{ID: s.ID, Label: s.Label})
 	}
-	rows := bench.BuildRows(infos, h.cfg.workloads, runs, bench.Redis)
+	rows := bench.BuildRows(infos, h.cfg.workloads, runs, failed, bench.Redis)
 
 	var rep bytes.Buffer
 	h.writeReport(&rep, start, systems, rows, notes, mem, p.failures, p.stopErr)
@@ -106,6 +112,9 @@ func (h *harness) runPlan(ctx context.Context, systems []*bench.System) plan {
 			c = &cell{}
 			p.cells[key] = c
 		}
+		if c.unknown {
+			continue
+		}
 		res, err := h.runJob(ctx, sys, j, c)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -128,6 +137,11 @@ func (h *harness) runPlan(ctx context.Context, systems []*bench.System) plan {
 				p.notes = append(p.notes, "redis-benchmark --cluster: not reported, it does not work against dynago: "+err.Error())
 				fmt.Fprintf(h.log, "bench: redis-benchmark --cluster does not work against dynago: %v\n", err)
 				continue
+			}
+			c.failed = true
+			if bench.UnknownCommand(err) {
+				c.unknown = true
+				err = fmt.Errorf("%w\n(the server does not have the command: the cell's other runs are skipped)", err)
 			}
 			p.failures = append(p.failures, fmt.Sprintf("%s %s: %v", j.Workload, sys.Label, err))
 			fmt.Fprintf(h.log, "bench: [%d/%d] %s %s: %v\n", i+1, len(jobs), j.Workload, sys.Label, err)
@@ -423,6 +437,9 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	fmt.Fprintln(w, "p50 and p99 are redis-benchmark's own; p99.9 is read from its printed latency distribution (at most 0.002 % of requests above the true p99.9).")
 	fmt.Fprintln(w, "CPU µs/op: user+system CPU of every server process of the system (all 3 nodes for the cluster) from /proc/PID/stat over the run, divided by the requests; 10 ms ticks, background work (compaction, gossip) included; \"-\": not measured (attached).")
 	fmt.Fprintln(w, "\"vs redis\": ops/s divided by redis-server's, and p99.9 divided by redis-server's, same workload, same run.")
+	if slices.ContainsFunc(rows, func(r bench.Row) bool { return r.Failed }) {
+		fmt.Fprintln(w, "\"failed\": every run of the cell failed; the errors are under Failures.")
+	}
 	if h.cfg.runs == 1 {
 		fmt.Fprintln(w, "One run per cell: on a shared machine single runs vary by tens of percent; quote the median of a full run.")
 	}
