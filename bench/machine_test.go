@@ -130,6 +130,27 @@ func TestRunnerArgs(t *testing.T) {
 	if !strings.HasSuffix(got, "-P 1 -t set --cluster") {
 		t.Errorf("cluster args: %s", got)
 	}
+	// INCR is a -t test over the keyspace; HSET, SADD, ZADD are commands
+	// over CollectionKeys.
+	r = Runner{Clients: 50, DataSize: 3, Keyspace: 100000, CollectionKeys: 1000}
+	ep := Endpoint{Addr: "127.0.0.1:7000"}
+	for _, tt := range []struct {
+		w    Workload
+		ep   Endpoint
+		want string
+	}{
+		{Workload{"incr", 16}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 100000 -P 16 -t incr"},
+		{Workload{"hset", 1}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 1 HSET bench:h:__rand_int__ f:__rand_int__ xxx"},
+		{Workload{"sadd", 1}, Endpoint{Addr: ep.Addr, Cluster: true}, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 1 --cluster SADD bench:s:{tag}:__rand_int__ m:__rand_int__"},
+		{Workload{"zadd", 16}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 16 ZADD bench:z:__rand_int__ __rand_int__ m:__rand_int__"},
+	} {
+		if got := strings.Join(r.Args(tt.ep, tt.w, 800), " "); got != tt.want {
+			t.Errorf("%v:\n got %s\nwant %s", tt.w, got, tt.want)
+		}
+	}
+	if s := (Workload{"zadd", 16}).String(); s != "ZADD P16" {
+		t.Errorf("label %q", s)
+	}
 }
 
 func TestFreePorts(t *testing.T) {

@@ -287,3 +287,80 @@ func FormatVerdicts(vs []Verdict) string {
 	}
 	return b.String()
 }
+
+// Goals of INCR, HSET, SADD and ZADD, each against SET on the same system
+// at the same depth in the same run.
+const (
+	IncrOpsVsSet       = 1.0 // INCR's ops/s at least this times SET's
+	CollectionCPUVsSet = 1.5 // HSET's, SADD's, ZADD's CPU µs/op at most this times SET's
+)
+
+// VsSet renders, per system and depth that has a SET row and one of INCR,
+// HSET, SADD, ZADD, their ratios to SET as a Markdown table: INCR's ops/s,
+// and HSET's, SADD's and ZADD's CPU µs/op (with PASS or FAIL against the
+// goals) and ops/s. "-": not measured; "failed": the command's cell failed.
+// It returns "" when there is nothing to compare.
+func VsSet(rows []Row) string {
+	type key struct {
+		system   string
+		pipeline int
+	}
+	cells := map[key]map[string]Row{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.System, r.Workload.Pipeline}
+		if cells[k] == nil {
+			cells[k] = map[string]Row{}
+			order = append(order, k)
+		}
+		cells[k][r.Workload.Test] = r
+	}
+	verdict := func(x, bound float64, upper bool) string {
+		switch {
+		case math.IsNaN(x):
+			return "-"
+		case upper && x <= bound, !upper && x >= bound:
+			return fmtRatio(x) + " PASS"
+		}
+		return fmtRatio(x) + " FAIL"
+	}
+	table := [][]string{{"system", "depth", "INCR ops/s", "HSET CPU/op", "HSET ops/s",
+		"SADD CPU/op", "SADD ops/s", "ZADD CPU/op", "ZADD ops/s"}}
+	for _, k := range order {
+		set, ok := cells[k]["set"]
+		if !ok || set.Failed {
+			continue
+		}
+		line, any := []string{set.Label, fmt.Sprintf("P%d", k.pipeline)}, false
+		for _, test := range []string{"incr", "hset", "sadd", "zadd"} {
+			r, ok := cells[k][test]
+			any = any || ok
+			cpu := ratio(r.Median.CPUPerOp, set.Median.CPUPerOp)
+			if r.Median.CPUPerOp <= 0 || set.Median.CPUPerOp <= 0 {
+				cpu = math.NaN()
+			}
+			ops := ratio(r.Median.OpsPerSec, set.Median.OpsPerSec)
+			switch {
+			case !ok && test == "incr":
+				line = append(line, "-")
+			case !ok:
+				line = append(line, "-", "-")
+			case r.Failed && test == "incr":
+				line = append(line, "failed")
+			case r.Failed:
+				line = append(line, "failed", "failed")
+			case test == "incr":
+				line = append(line, verdict(ops, IncrOpsVsSet, false))
+			default:
+				line = append(line, verdict(cpu, CollectionCPUVsSet, true), fmtRatio(ops))
+			}
+		}
+		if any {
+			table = append(table, line)
+		}
+	}
+	if len(table) == 1 {
+		return ""
+	}
+	return mdTable(table, []bool{false, false, true, true, true, true, true, true, true})
+}

@@ -114,3 +114,44 @@ n/a   dynago 3 nodes: GET P1 p99.9 <= 3.00x redis-server's (got -)
 		}
 	}
 }
+
+func TestVsSet(t *testing.T) {
+	systems := []SystemInfo{{"redis", "redis-server"}, {"single", "dynago 1 node"}, {"cluster", "dynago 3 nodes"}}
+	res := func(ops, cpu float64) []Result { return []Result{{OpsPerSec: ops, CPUPerOp: cpu, P999: 1}} }
+	w := func(test string, p int) Workload { return Workload{test, p} }
+	runs := map[CellKey][]Result{
+		{"redis", w("set", 16)}:   res(400000, 2),
+		{"redis", w("incr", 16)}:  res(420000, 1.9),
+		{"redis", w("hset", 16)}:  res(300000, 3),
+		{"redis", w("sadd", 16)}:  res(380000, 2.2),
+		{"redis", w("zadd", 16)}:  res(250000, 3.2),
+		{"single", w("set", 16)}:  res(200000, 5),
+		{"single", w("incr", 16)}: res(150000, 6),
+		{"single", w("zadd", 16)}: res(100000, 7.5),
+		// The cluster has no SET row at P1: no line; its CPU was not
+		// measured at P16: "-".
+		{"cluster", w("hset", 1)}:  res(1000, 50),
+		{"cluster", w("set", 16)}:  res(50000, 0),
+		{"cluster", w("hset", 16)}: res(40000, 0),
+	}
+	failed := map[CellKey]bool{{"single", w("hset", 16)}: true, {"single", w("sadd", 16)}: true}
+	var ws []Workload
+	for _, p := range []int{1, 16} {
+		for _, test := range []string{"set", "incr", "hset", "sadd", "zadd"} {
+			ws = append(ws, w(test, p))
+		}
+	}
+	got := VsSet(BuildRows(systems, ws, runs, failed, "redis"))
+	want := `| system         | depth | INCR ops/s | HSET CPU/op | HSET ops/s | SADD CPU/op | SADD ops/s | ZADD CPU/op | ZADD ops/s |
+| -------------- | ----- | ---------: | ----------: | ---------: | ----------: | ---------: | ----------: | ---------: |
+| redis-server   | P16   |  1.05 PASS |   1.50 PASS |       0.75 |   1.10 PASS |       0.95 |   1.60 FAIL |       0.62 |
+| dynago 1 node  | P16   |  0.75 FAIL |      failed |     failed |      failed |     failed |   1.50 PASS |       0.50 |
+| dynago 3 nodes | P16   |          - |           - |       0.80 |           - |          - |           - |          - |
+`
+	if got != want {
+		t.Errorf("VsSet:\n%s\nwant:\n%s", got, want)
+	}
+	if s := VsSet(sampleRows()); s != "" {
+		t.Errorf("VsSet without INCR, HSET, SADD, ZADD: %q", s)
+	}
+}

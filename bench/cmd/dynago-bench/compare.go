@@ -449,6 +449,14 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	if vs := bench.Evaluate(rows, bench.IssueTargets()); len(vs) > 0 {
 		fmt.Fprintf(w, "\n### Targets of issue 5\n\n```\n%s```\n", bench.FormatVerdicts(vs))
 	}
+	if t := bench.VsSet(rows); t != "" {
+		fmt.Fprintf(w, "\n### INCR, HSET, SADD, ZADD vs SET on the same system\n\n%s\n", t)
+		fmt.Fprintf(w, "Each figure is the command's divided by SET's, same system, depth and run. Goals: INCR ops/s >= %.2fx SET's; HSET, SADD, ZADD CPU µs/op <= %.2fx SET's (their ops/s ratio beside it). redis-server's line is the reference.\n",
+			bench.IncrOpsVsSet, bench.CollectionCPUVsSet)
+		fmt.Fprintf(w, "HSET, SADD, ZADD: %s, %s, %s with -r %d (%d collections of each type, each of up to %d members; HSET values of %d bytes).\n",
+			cmdLine(bench.Workload{Test: "hset"}, h.cfg.dataSize), cmdLine(bench.Workload{Test: "sadd"}, h.cfg.dataSize),
+			cmdLine(bench.Workload{Test: "zadd"}, h.cfg.dataSize), h.cfg.collectionKeys, h.cfg.collectionKeys, h.cfg.collectionKeys, h.cfg.dataSize)
+	}
 	if len(mem) > 0 {
 		fmt.Fprintf(w, "\n### Memory and disk after the run\n\n")
 		for _, x := range mem {
@@ -464,6 +472,15 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	if stopErr != nil {
 		fmt.Fprintf(w, "\nThe run stopped early: %v. Cells not reached are missing from the table.\n", stopErr)
 	}
+}
+
+// cmdLine is w's command for the report, a long HSET value abbreviated.
+func cmdLine(w bench.Workload, dataSize int) string {
+	c := w.Command(false, dataSize)
+	if w.Test == "hset" && dataSize > 8 {
+		c[len(c)-1] = fmt.Sprintf("<%d × x>", dataSize)
+	}
+	return "`" + strings.Join(c, " ") + "`"
 }
 
 func orNA(s string) string {
