@@ -148,6 +148,16 @@ func TestRunnerArgs(t *testing.T) {
 			t.Errorf("%v:\n got %s\nwant %s", tt.w, got, tt.want)
 		}
 	}
+	for w, want := range map[Workload]string{
+		{"zadd", 1}:       "ZADD bench:z:000000000000 000000000000 m:000000000000",
+		{"incr", 16}:      "INCR counter:000000000000",
+		{"set", 1}:        "SET key:000000000000 xxx",
+		{"ping_mbulk", 1}: "PING",
+	} {
+		if got := strings.Join(w.Probe(3), " "); got != want {
+			t.Errorf("%v probe: %q, want %q", w, got, want)
+		}
+	}
 	if s := (Workload{"zadd", 16}).String(); s != "ZADD P16" {
 		t.Errorf("label %q", s)
 	}

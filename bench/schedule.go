@@ -43,6 +43,27 @@ func (w Workload) Command(cluster bool, dataSize int) []string {
 	return nil
 }
 
+// Probe is one concrete request of w: Command without the {tag}, or the
+// request of redis-benchmark's -t test, each __rand_int__ as
+// 000000000000. The harness sends it itself to learn what a server answers.
+func (w Workload) Probe(dataSize int) []string {
+	c := w.Command(false, dataSize)
+	switch w.Test {
+	case "set":
+		c = []string{"SET", "key:__rand_int__", strings.Repeat("x", dataSize)}
+	case "get":
+		c = []string{"GET", "key:__rand_int__"}
+	case "incr":
+		c = []string{"INCR", "counter:__rand_int__"}
+	case "ping_mbulk":
+		c = []string{"PING"}
+	}
+	for i := range c {
+		c[i] = strings.ReplaceAll(c[i], "__rand_int__", "000000000000")
+	}
+	return c
+}
+
 // tests are the workload names ParseWorkloads accepts.
 var tests = []string{"set", "get", "incr", "hset", "sadd", "zadd", "ping_mbulk"}
 

@@ -188,11 +188,7 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 		if n == 0 { // the warm-up failed; try with its size
 			n = firstWarmup(w)
 		}
-		before, measured := systemCPU(sys)
-		res, err := h.runner.Run(ctx, sys.Endpoint, w, n)
-		if after, ok := systemCPU(sys); ok && measured && err == nil && res.Requests > 0 {
-			res.CPUPerOp = float64((after-before)/time.Nanosecond) / 1e3 / float64(res.Requests)
-		}
+		res, err := h.runOnce(ctx, sys, w, n)
 		if err == nil {
 			c.runs = append(c.runs, res)
 		}
@@ -202,7 +198,7 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 	var res bench.Result
 	for range 4 {
 		var err error
-		if res, err = h.runner.Run(ctx, sys.Endpoint, w, n); err != nil {
+		if res, err = h.runOnce(ctx, sys, w, n); err != nil {
 			return res, err
 		}
 		if res.Seconds >= 0.5 {
@@ -212,6 +208,50 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 	}
 	c.requests = bench.SizeRequests(res.OpsPerSec, h.cfg.runSeconds, h.cfg.clients, w.Pipeline, h.cfg.maxRequests)
 	return res, nil
+}
+
+// runOnce runs redis-benchmark once and measures the servers' CPU per
+// request meanwhile.
+//
+// redis-benchmark 7.0 stops at the first error reply, except with
+// --cluster: then it counts error replies as answers without a word, and a
+// workload the nodes refuse would show a high rate. So with --cluster the
+// nodes' error replies (INFO stats total_error_replies) are counted around
+// the run, and a run during which they grew fails, quoting what the
+// harness is answered for one request of the workload.
+func (h *harness) runOnce(ctx context.Context, sys *bench.System, w bench.Workload, n int64) (bench.Result, error) {
+	var errsBefore int64
+	if sys.Endpoint.Cluster {
+		var err error
+		if errsBefore, err = bench.ErrorReplies(ctx, sys.Nodes); err != nil {
+			return bench.Result{}, err
+		}
+	}
+	cpuBefore, measured := systemCPU(sys)
+	res, err := h.runner.Run(ctx, sys.Endpoint, w, n)
+	if cpuAfter, ok := systemCPU(sys); ok && measured && err == nil && res.Requests > 0 {
+		res.CPUPerOp = float64((cpuAfter-cpuBefore)/time.Nanosecond) / 1e3 / float64(res.Requests)
+	}
+	if err != nil || !sys.Endpoint.Cluster {
+		return res, err
+	}
+	errsAfter, err := bench.ErrorReplies(ctx, sys.Nodes)
+	if err != nil || errsAfter == errsBefore {
+		return res, err
+	}
+	probe := w.Probe(h.cfg.dataSize)
+	args := make([]any, len(probe))
+	for i, a := range probe {
+		args[i] = a
+	}
+	c := bench.NewClient(sys.Endpoint.Addr, 1)
+	defer c.Close()
+	answer := "no error"
+	if err := c.Do(ctx, args...).Err(); err != nil {
+		answer = "Error from server: " + err.Error()
+	}
+	return bench.Result{}, fmt.Errorf("redis-benchmark --cluster, %s: the nodes sent %d error replies during the run (INFO stats total_error_replies), which redis-benchmark --cluster counts as answers; the harness's own %s got: %s",
+		w, errsAfter-errsBefore, bench.ShellJoin(probe), answer)
 }
 
 // systemCPU is the CPU time (user and system) used so far by every server
