@@ -39,7 +39,7 @@ fuzz:
 	done
 
 # dynago side by side with a stock redis-server (issue 5): one Markdown table,
-# saved with the CSV in bench/results/. BENCH_QUICK=1 for a ~1-minute run;
+# saved with the CSV in bench/results/. BENCH_QUICK=1 for a ~2-minute run;
 # BENCH_ARGS for harness flags (BENCH_ARGS='--systems redis,single', or
 # BENCH_ARGS=--help); BENCH_GO=1 to run the Go micro-benchmarks afterwards.
 .PHONY: bench-go bench-scale bench-ae

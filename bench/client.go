@@ -76,6 +76,27 @@ func ParseInfo(text string) map[string]string {
 	return m
 }
 
+// ErrorReplies is the number of error replies the nodes have sent their
+// clients since they started: the sum of their INFO stats
+// total_error_replies (redis-server 6.2 and later, dynago).
+func ErrorReplies(ctx context.Context, addrs []string) (int64, error) {
+	var total int64
+	for _, a := range addrs {
+		c := NewClient(a, 1)
+		text, err := c.Info(ctx, "stats").Result()
+		c.Close()
+		if err != nil {
+			return 0, fmt.Errorf("bench: INFO stats on %s: %w", a, err)
+		}
+		n, err := strconv.ParseInt(ParseInfo(text)["total_error_replies"], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: INFO stats on %s: total_error_replies: %w", a, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // ClusterReady reports whether a CLUSTER INFO reply shows a healthy
 // cluster of the given size.
 func ClusterReady(info map[string]string, nodes int) bool {

@@ -33,7 +33,38 @@
 // written (Load), so GET always hits; with --cluster the keys carry
 // redis-benchmark's hash tags, which ProbeClusterPrefixes learns from
 // redis-benchmark itself. Workloads: SET and GET at -P 1 and -P 16, and
-// PING_MBULK (the protocol ceiling: no storage, no replication).
+// PING_MBULK (the protocol ceiling: no storage, no replication); then INCR,
+// HSET, SADD and ZADD at -P 1 and -P 16 (quick runs: -P 16 only), each
+// compared with SET on the same system.
+//
+// INCR is redis-benchmark's own test (-t incr): keys counter:<rand>, drawn
+// from the same -r keyspace as SET's and not preloaded (INCR creates them).
+// HSET, SADD and ZADD are sent as command lines, because redis-benchmark's
+// own hset/sadd/zadd tests write a single collection (myhash, myset,
+// myzset) that grows by every request, which is neither realistic nor,
+// in a cluster, spread over the nodes:
+//
+//	redis-benchmark … -r 1000 HSET bench:h:__rand_int__ f:__rand_int__ <100 × x>
+//	redis-benchmark … -r 1000 SADD bench:s:__rand_int__ m:__rand_int__
+//	redis-benchmark … -r 1000 ZADD bench:z:__rand_int__ __rand_int__ m:__rand_int__
+//
+// (with --cluster the key is bench:h:{tag}:__rand_int__, as redis-benchmark
+// requires). redis-benchmark draws every __rand_int__ of a command anew
+// (checked with MONITOR), so with -r 1000 (--collection-keys) the requests
+// spread uniformly over 1000 collections of each type, each holding up to
+// 1000 fields or members, a million pairs in all: within a run the
+// collections grow to hundreds of members, and later requests increasingly
+// overwrite a field or re-score a member rather than add one. The HSET
+// value has SET's -d size; members and scores are 12-digit numbers. As
+// runs are sized by time, a faster system sends more requests and so
+// reaches larger collections (at most 1000): the comparison favours slow
+// systems slightly, where a collection's cost grows with its size.
+//
+// The report's "vs SET" table holds, per system and depth, INCR's ops/s
+// and HSET's, SADD's and ZADD's CPU µs/op and ops/s divided by SET's in the
+// same run (VsSet), against the goals: INCR at least as fast as SET, the
+// collections within 1.5x SET's CPU per request. redis-server's line is
+// the reference.
 //
 // The machine is shared and noisy, so within each workload the systems are
 // interleaved (A B C A B C …) and each cell is the median of 3 runs
@@ -47,11 +78,31 @@
 // cumulative count reaches 99.9 % of the requests, which lies between the
 // true p99.9 and p99.902.
 //
-// The report is one Markdown table (system × workload: ops/s, p50, p99,
-// p99.9, and each row's ratio to redis-server's ops/s and p99.9), the
+// CPU µs/op is the server side's cost of a request: utime+stime of every
+// process of the system under test (the three nodes of the cluster), read
+// from /proc/PID/stat before and after each measured run (ReadCPU,
+// ParseProcStat: fields counted after the last ')', as comm may hold
+// spaces and parentheses; 100 ticks per second), divided by the requests
+// the run completed. It includes whatever the servers did meanwhile in the
+// background (pebble compactions, gossip), also work left over from the
+// previous run; the tick is 10 ms, i.e. well under 1 % of a run's CPU.
+//
+// The report is one Markdown table (system × workload: ops/s, CPU µs/op,
+// p50, p99, p99.9, and each row's ratio to redis-server's ops/s and p99.9), the
 // issue's targets with PASS/FAIL, the machine, versions and commit, and the
 // RSS (VmRSS, VmHWM) and data directory size of every server after the
 // run. The table is also written as CSV to bench/results/ (not committed).
+// redis-benchmark 7 stops at the first error reply and exits 1: such a run
+// is a failure, listed under Failures with redis-benchmark's message, and
+// the plan goes on. A cell none of whose runs succeeded is a "failed" row
+// in the table; once a server has answered "unknown command" the cell's
+// remaining runs are skipped (UnknownCommand). Failures make the exit
+// status 1, after the report. redis-benchmark --cluster, though, counts
+// error replies as answers without a word (a refused HSET showed 331k
+// ops/s): for that row the nodes' INFO stats total_error_replies are read
+// around every run, and a run during which they grew fails with what the
+// harness itself is answered for one request of the workload
+// (Workload.Probe).
 //
 // # The anti-entropy run
 //
@@ -89,13 +140,14 @@
 //
 // # Usage
 //
-//	make bench                                  # all systems, ~8 minutes today
-//	make bench BENCH_QUICK=1                    # ~1 minute, 1 run per cell
+//	make bench                                  # all systems, ~20 minutes today
+//	make bench BENCH_QUICK=1                    # ~2 minutes, 1 run per cell
 //	make bench BENCH_ARGS='--systems redis,single'
 //	make bench-scale                            # 1M keys in the cluster
 //	make bench-ae                               # anti-entropy and join, ~10 minutes
 //	make bench-ae BENCH_QUICK=1                 # ~2 minutes, 1 run per cell of 2 s
 //	make bench-ae BENCH_ARGS='--ae-foreground 10 --runs 5'
+//	make bench BENCH_ARGS='--workloads set-p16,hset-p16,sadd-p16,zadd-p16'
 //	bin/dynago-bench --attach single=127.0.0.1:7000 --workloads get-p1 --runs 5
 //
 // The last form benchmarks systems started elsewhere (e.g. under a

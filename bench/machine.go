@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // FreePorts returns n distinct loopback TCP ports that are free, each
@@ -124,6 +126,43 @@ func ReadMemory(pid int) (Memory, error) {
 		return Memory{}, err
 	}
 	return ParseProcStatus(string(b))
+}
+
+// ClockTicks is the unit of utime and stime in /proc/PID/stat, per second:
+// USER_HZ, sysconf(_SC_CLK_TCK), which Linux fixes at 100 on every
+// architecture whatever the kernel's internal HZ.
+const ClockTicks = 100
+
+// ParseProcStat returns utime+stime, in clock ticks, from the text of
+// /proc/PID/stat. The second field, comm, is the executable's name in
+// parentheses and may itself hold spaces and parentheses, so the fields
+// are counted after the last ')': state is field 3, utime 14, stime 15.
+func ParseProcStat(stat string) (uint64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("bench: /proc stat %q: no ')' after comm", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("bench: /proc stat %q: %d fields after comm, want at least 13", stat, len(f))
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("bench: /proc stat utime/stime: %v", err)
+	}
+	return utime + stime, nil
+}
+
+// ReadCPU returns the CPU time a running process has used, user and
+// system, all its threads together, at the 10 ms resolution of ClockTicks.
+func ReadCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	ticks, err := ParseProcStat(string(b))
+	return time.Duration(ticks) * (time.Second / ClockTicks), err
 }
 
 // DirSize is the total apparent size of the regular files under dir.

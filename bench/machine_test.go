@@ -39,6 +39,41 @@ func TestParseProcStatus(t *testing.T) {
 	}
 }
 
+func TestParseProcStat(t *testing.T) {
+	// A real line of a dynago node (utime 1234, stime 56), and the same
+	// with a comm holding spaces and parentheses, which must not shift the
+	// fields.
+	rest := " S 1 4242 4242 0 -1 4194560 51230 0 0 0 1234 56 0 0 20 0 9 0 123456 2000000000 10240 18446744073709551615 1 1 0 0 0 0 0 0 2143420159 0 0 0 17 1 0 0 0 0 0\n"
+	for _, stat := range []string{"4242 (dynago)" + rest, "4242 (a) b) (c d)" + rest, "4242 ())" + rest} {
+		if n, err := ParseProcStat(stat); err != nil || n != 1290 {
+			t.Errorf("ParseProcStat(%q) = %d, %v; want 1290", stat, n, err)
+		}
+	}
+	for _, bad := range []string{"", "4242 dynago S 1", "4242 (dynago) S 1 2 3", "4242 (x) S 1 4242 4242 0 -1 0 0 0 0 0 u 56 0"} {
+		if _, err := ParseProcStat(bad); err == nil {
+			t.Errorf("ParseProcStat(%q): no error", bad)
+		}
+	}
+	// Our own process: its CPU time grows while it spins (a tick is 10 ms;
+	// the machine may be busy, hence the generous wall-clock limit).
+	before, err := ReadCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for start := time.Now(); ; {
+		now, err := ReadCPU(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("ReadCPU(self) stayed at %v for 10 s of spinning", now)
+		}
+	}
+}
+
 func TestDirSize(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a"), make([]byte, 1000), 0o644)
@@ -94,6 +129,37 @@ func TestRunnerArgs(t *testing.T) {
 	got = strings.Join(r.Args(Endpoint{Addr: "127.0.0.1:7001", Cluster: true}, Workload{"set", 1}, 1000), " ")
 	if !strings.HasSuffix(got, "-P 1 -t set --cluster") {
 		t.Errorf("cluster args: %s", got)
+	}
+	// INCR is a -t test over the keyspace; HSET, SADD, ZADD are commands
+	// over CollectionKeys.
+	r = Runner{Clients: 50, DataSize: 3, Keyspace: 100000, CollectionKeys: 1000}
+	ep := Endpoint{Addr: "127.0.0.1:7000"}
+	for _, tt := range []struct {
+		w    Workload
+		ep   Endpoint
+		want string
+	}{
+		{Workload{"incr", 16}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 100000 -P 16 -t incr"},
+		{Workload{"hset", 1}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 1 HSET bench:h:__rand_int__ f:__rand_int__ xxx"},
+		{Workload{"sadd", 1}, Endpoint{Addr: ep.Addr, Cluster: true}, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 1 --cluster SADD bench:s:{tag}:__rand_int__ m:__rand_int__"},
+		{Workload{"zadd", 16}, ep, "-h 127.0.0.1 -p 7000 -c 50 -n 800 -d 3 -r 1000 -P 16 ZADD bench:z:__rand_int__ __rand_int__ m:__rand_int__"},
+	} {
+		if got := strings.Join(r.Args(tt.ep, tt.w, 800), " "); got != tt.want {
+			t.Errorf("%v:\n got %s\nwant %s", tt.w, got, tt.want)
+		}
+	}
+	for w, want := range map[Workload]string{
+		{"zadd", 1}:       "ZADD bench:z:000000000000 000000000000 m:000000000000",
+		{"incr", 16}:      "INCR counter:000000000000",
+		{"set", 1}:        "SET key:000000000000 xxx",
+		{"ping_mbulk", 1}: "PING",
+	} {
+		if got := strings.Join(w.Probe(3), " "); got != want {
+			t.Errorf("%v probe: %q, want %q", w, got, want)
+		}
+	}
+	if s := (Workload{"zadd", 16}).String(); s != "ZADD P16" {
+		t.Errorf("label %q", s)
 	}
 }
 

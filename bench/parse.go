@@ -21,6 +21,11 @@ type Result struct {
 	Avg, Min, P50, P95, P99, Max float64
 	// P999 is read from the percentile distribution; see quantile.
 	P999 float64
+	// CPUPerOp is the server CPU time per request in µs: utime+stime of
+	// every process of the system under test (ReadCPU) over the run,
+	// divided by Requests. The harness measures it, not redis-benchmark;
+	// 0 when not measured (attached systems, warm-ups).
+	CPUPerOp float64
 	// Dist holds every "<= value (cumulative count c)" line of both
 	// distributions, in the order printed.
 	Dist []DistPoint

@@ -22,6 +22,9 @@ type Row struct {
 	OpsRatio float64
 	// P999Ratio is p99.9 divided by the baseline's p99.9.
 	P999Ratio float64
+	// Failed marks a cell whose every run failed (e.g. the server answered
+	// "unknown command"): it has no figures, Median is zero.
+	Failed bool
 }
 
 // SystemInfo names a system in the table.
@@ -32,9 +35,10 @@ type SystemInfo struct {
 
 // BuildRows turns the runs of every cell into table rows, workload by
 // workload and, within one, in the order of systems, so that each dynago
-// row sits under the redis-server row it is compared with. Cells with no
-// successful run are left out. runs is keyed by CellKey.
-func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Result, baseline string) []Row {
+// row sits under the redis-server row it is compared with. runs is keyed by
+// CellKey. A cell with no successful run is a Failed row if failed says so,
+// and left out otherwise (not reached).
+func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Result, failed map[CellKey]bool, baseline string) []Row {
 	var rows []Row
 	for _, w := range workloads {
 		base, haveBase := Result{}, false
@@ -44,6 +48,10 @@ func BuildRows(systems []SystemInfo, workloads []Workload, runs map[CellKey][]Re
 		for _, s := range systems {
 			rs := runs[CellKey{s.ID, w}]
 			if len(rs) == 0 {
+				if failed[CellKey{s.ID, w}] {
+					rows = append(rows, Row{Workload: w, System: s.ID, Label: s.Label,
+						OpsRatio: math.NaN(), P999Ratio: math.NaN(), Failed: true})
+				}
 				continue
 			}
 			m := Median(rs)
@@ -81,21 +89,39 @@ func fmtRatio(x float64) string {
 
 func fmtMs(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
 
+// fmtCPU formats CPU µs per request; "-" when not measured.
+func fmtCPU(x float64) string {
+	if x <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(x, 'f', 2, 64)
+}
+
 // Markdown renders the rows as one Markdown table with aligned columns.
 func Markdown(rows []Row, baselineLabel string) string {
-	header := []string{"workload", "system", "ops/s", "p50 ms", "p99 ms", "p99.9 ms",
+	header := []string{"workload", "system", "ops/s", "CPU µs/op", "p50 ms", "p99 ms", "p99.9 ms",
 		"ops/s vs " + baselineLabel, "p99.9 vs " + baselineLabel, "runs"}
-	right := []bool{false, false, true, true, true, true, true, true, true}
+	right := []bool{false, false, true, true, true, true, true, true, true, true}
 	cells := [][]string{header}
 	for _, r := range rows {
+		if r.Failed {
+			cells = append(cells, []string{r.Workload.String(), r.Label, "failed", "-", "-", "-", "-", "-", "-", "0"})
+			continue
+		}
 		cells = append(cells, []string{
 			r.Workload.String(), r.Label,
-			strconv.FormatFloat(math.Round(r.Median.OpsPerSec), 'f', 0, 64),
+			strconv.FormatFloat(math.Round(r.Median.OpsPerSec), 'f', 0, 64), fmtCPU(r.Median.CPUPerOp),
 			fmtMs(r.Median.P50), fmtMs(r.Median.P99), fmtMs(r.Median.P999),
 			fmtRatio(r.OpsRatio), fmtRatio(r.P999Ratio), strconv.Itoa(r.Runs),
 		})
 	}
-	width := make([]int, len(header))
+	return mdTable(cells, right)
+}
+
+// mdTable renders cells (the header first) as a Markdown table with
+// aligned columns, right-aligned where right says so.
+func mdTable(cells [][]string, right []bool) string {
+	width := make([]int, len(cells[0]))
 	for _, line := range cells {
 		for i, c := range line {
 			width[i] = max(width[i], len([]rune(c)))
@@ -136,7 +162,7 @@ func WriteCSV(w io.Writer, rows []Row) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"workload", "test", "pipeline", "system", "system_label",
 		"ops_per_sec", "p50_ms", "p99_ms", "p999_ms", "ops_ratio", "p999_ratio",
-		"runs", "requests_per_run"})
+		"runs", "requests_per_run", "cpu_us_per_op"})
 	for _, r := range rows {
 		ratio := func(x float64) string {
 			if math.IsNaN(x) {
@@ -144,12 +170,21 @@ func WriteCSV(w io.Writer, rows []Row) error {
 			}
 			return strconv.FormatFloat(x, 'f', 4, 64)
 		}
+		cpu := ""
+		if r.Median.CPUPerOp > 0 {
+			cpu = strconv.FormatFloat(r.Median.CPUPerOp, 'f', 3, 64)
+		}
+		if r.Failed { // no figures, 0 runs
+			cw.Write([]string{r.Workload.String(), r.Workload.Test, strconv.Itoa(r.Workload.Pipeline),
+				r.System, r.Label, "", "", "", "", "", "", "0", "", ""})
+			continue
+		}
 		cw.Write([]string{r.Workload.String(), r.Workload.Test, strconv.Itoa(r.Workload.Pipeline),
 			r.System, r.Label,
 			strconv.FormatFloat(r.Median.OpsPerSec, 'f', 2, 64),
 			fmtMs(r.Median.P50), fmtMs(r.Median.P99), fmtMs(r.Median.P999),
 			ratio(r.OpsRatio), ratio(r.P999Ratio),
-			strconv.Itoa(r.Runs), strconv.FormatInt(r.Median.Requests, 10)})
+			strconv.Itoa(r.Runs), strconv.FormatInt(r.Median.Requests, 10), cpu})
 	}
 	cw.Flush()
 	return cw.Error()
@@ -251,4 +286,81 @@ func FormatVerdicts(vs []Verdict) string {
 		fmt.Fprintf(&b, "%-4s  %s: %s (got %s)\n", v.Status(), v.Label, v.Target, fmtRatio(v.Got))
 	}
 	return b.String()
+}
+
+// Goals of INCR, HSET, SADD and ZADD, each against SET on the same system
+// at the same depth in the same run.
+const (
+	IncrOpsVsSet       = 1.0 // INCR's ops/s at least this times SET's
+	CollectionCPUVsSet = 1.5 // HSET's, SADD's, ZADD's CPU µs/op at most this times SET's
+)
+
+// VsSet renders, per system and depth that has a SET row and one of INCR,
+// HSET, SADD, ZADD, their ratios to SET as a Markdown table: INCR's ops/s,
+// and HSET's, SADD's and ZADD's CPU µs/op (with PASS or FAIL against the
+// goals) and ops/s. "-": not measured; "failed": the command's cell failed.
+// It returns "" when there is nothing to compare.
+func VsSet(rows []Row) string {
+	type key struct {
+		system   string
+		pipeline int
+	}
+	cells := map[key]map[string]Row{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.System, r.Workload.Pipeline}
+		if cells[k] == nil {
+			cells[k] = map[string]Row{}
+			order = append(order, k)
+		}
+		cells[k][r.Workload.Test] = r
+	}
+	verdict := func(x, bound float64, upper bool) string {
+		switch {
+		case math.IsNaN(x):
+			return "-"
+		case upper && x <= bound, !upper && x >= bound:
+			return fmtRatio(x) + " PASS"
+		}
+		return fmtRatio(x) + " FAIL"
+	}
+	table := [][]string{{"system", "depth", "INCR ops/s", "HSET CPU/op", "HSET ops/s",
+		"SADD CPU/op", "SADD ops/s", "ZADD CPU/op", "ZADD ops/s"}}
+	for _, k := range order {
+		set, ok := cells[k]["set"]
+		if !ok || set.Failed {
+			continue
+		}
+		line, any := []string{set.Label, fmt.Sprintf("P%d", k.pipeline)}, false
+		for _, test := range []string{"incr", "hset", "sadd", "zadd"} {
+			r, ok := cells[k][test]
+			any = any || ok
+			cpu := ratio(r.Median.CPUPerOp, set.Median.CPUPerOp)
+			if r.Median.CPUPerOp <= 0 || set.Median.CPUPerOp <= 0 {
+				cpu = math.NaN()
+			}
+			ops := ratio(r.Median.OpsPerSec, set.Median.OpsPerSec)
+			switch {
+			case !ok && test == "incr":
+				line = append(line, "-")
+			case !ok:
+				line = append(line, "-", "-")
+			case r.Failed && test == "incr":
+				line = append(line, "failed")
+			case r.Failed:
+				line = append(line, "failed", "failed")
+			case test == "incr":
+				line = append(line, verdict(ops, IncrOpsVsSet, false))
+			default:
+				line = append(line, verdict(cpu, CollectionCPUVsSet, true), fmtRatio(ops))
+			}
+		}
+		if any {
+			table = append(table, line)
+		}
+	}
+	if len(table) == 1 {
+		return ""
+	}
+	return mdTable(table, []bool{false, false, true, true, true, true, true, true, true})
 }

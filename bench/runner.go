@@ -23,32 +23,43 @@ type Endpoint struct {
 
 // Runner runs redis-benchmark with issue 5's fixed parameters.
 type Runner struct {
-	Path     string        // redis-benchmark binary
-	Clients  int           // -c
-	DataSize int           // -d, value bytes
-	Keyspace int           // -r
-	Timeout  time.Duration // per invocation; the run is killed after it
+	Path     string // redis-benchmark binary
+	Clients  int    // -c
+	DataSize int    // -d, value bytes
+	Keyspace int    // -r of SET, GET, INCR
+	// CollectionKeys is -r of HSET, SADD and ZADD: keys and members are
+	// each drawn from that many values (see Workload.Command).
+	CollectionKeys int
+	Timeout        time.Duration // per invocation; the run is killed after it
 }
 
-// Args returns the arguments of one invocation. Keys are drawn uniformly
-// from key:000000000000 .. key:<Keyspace-1> (12-digit zero padding; with
-// --cluster, key:{tag}:000000000000 …).
+// Args returns the arguments of one invocation. SET, GET and INCR keys are
+// drawn uniformly from key:000000000000 .. key:<Keyspace-1> (counter:… for
+// INCR; 12-digit zero padding; with --cluster, key:{tag}:000000000000 …);
+// HSET, SADD and ZADD send Workload.Command with -r CollectionKeys.
 func (r Runner) Args(ep Endpoint, w Workload, requests int64) []string {
 	host, port, err := net.SplitHostPort(ep.Addr)
 	if err != nil {
 		host, port = ep.Addr, "6379"
 	}
+	command := w.Command(ep.Cluster, r.DataSize)
+	keyspace := r.Keyspace
+	if command != nil {
+		keyspace = r.CollectionKeys
+	}
 	args := []string{"-h", host, "-p", port,
 		"-c", strconv.Itoa(r.Clients),
 		"-n", strconv.FormatInt(requests, 10),
 		"-d", strconv.Itoa(r.DataSize),
-		"-r", strconv.Itoa(r.Keyspace),
-		"-P", strconv.Itoa(w.Pipeline),
-		"-t", w.Test}
+		"-r", strconv.Itoa(keyspace),
+		"-P", strconv.Itoa(w.Pipeline)}
+	if command == nil {
+		args = append(args, "-t", w.Test)
+	}
 	if ep.Cluster {
 		args = append(args, "--cluster")
 	}
-	return args
+	return append(args, command...)
 }
 
 // Run runs one workload and parses its result. A run that fails, replies
@@ -81,13 +92,26 @@ func (r Runner) Run(ctx context.Context, ep Endpoint, w Workload, requests int64
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w%s", line, err, outputTail(&stdout, &stderr))
 	}
-	if len(rs) != 1 || rs[0].Test != w.Title() {
-		return Result{}, fmt.Errorf("%s: want one %s result, got %d", line, w.Title(), len(rs))
+	// A command's section is titled with the command line, a test's with
+	// its name.
+	title := strings.ToUpper(w.Test)
+	if c := w.Command(ep.Cluster, r.DataSize); c != nil {
+		title = strings.Join(c, " ")
+	}
+	if len(rs) != 1 || rs[0].Test != title {
+		return Result{}, fmt.Errorf("%s: want one %q result, got %d", line, title, len(rs))
 	}
 	if ep.Cluster && rs[0].Masters == 0 {
 		return Result{}, fmt.Errorf("%s: not run in cluster mode", line)
 	}
 	return rs[0], nil
+}
+
+// UnknownCommand reports whether a failed run's error (from Run, which
+// quotes redis-benchmark's stderr) says the server does not have the
+// command at all: a stable answer, so the cell's other runs are skipped.
+func UnknownCommand(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "Error from server: ERR unknown command")
 }
 
 // outputTail quotes the last lines of a failed run's output, without the

@@ -9,27 +9,94 @@ import (
 
 // Workload is one redis-benchmark test at one pipeline depth.
 type Workload struct {
-	Test     string // redis-benchmark -t name: set, get, ping_mbulk
+	Test     string // set, get, incr, ping_mbulk (redis-benchmark -t names), hset, sadd, zadd
 	Pipeline int    // -P: requests each connection keeps in flight
 }
 
 // String is the workload's label in tables: "SET P1", "PING_MBULK P16".
 func (w Workload) String() string {
-	return fmt.Sprintf("%s P%d", w.Title(), w.Pipeline)
+	return fmt.Sprintf("%s P%d", strings.ToUpper(w.Test), w.Pipeline)
 }
 
-// Title is the section title redis-benchmark prints for the test.
-func (w Workload) Title() string { return strings.ToUpper(w.Test) }
+// Command is the command line redis-benchmark sends for the workloads that
+// are not among its -t tests, nil for those that are. Its own hset, sadd
+// and zadd tests write one collection (myhash, myset, myzset) that grows
+// by every request; these spread over CollectionKeys collections instead:
+// the key and each field, member or score is a __rand_int__, which
+// redis-benchmark draws anew for every occurrence, so each collection
+// holds up to CollectionKeys members. HSET's value has the -d size of
+// SET's. With --cluster the key carries redis-benchmark's {tag}, which it
+// replaces by a hash tag of the connection's master.
+func (w Workload) Command(cluster bool, dataSize int) []string {
+	tag := ""
+	if cluster {
+		tag = "{tag}:"
+	}
+	switch w.Test {
+	case "hset":
+		return []string{"HSET", "bench:h:" + tag + "__rand_int__", "f:__rand_int__", strings.Repeat("x", dataSize)}
+	case "sadd":
+		return []string{"SADD", "bench:s:" + tag + "__rand_int__", "m:__rand_int__"}
+	case "zadd":
+		return []string{"ZADD", "bench:z:" + tag + "__rand_int__", "__rand_int__", "m:__rand_int__"}
+	}
+	return nil
+}
 
-// DefaultWorkloads are issue 5's workloads, in the order they run: SET
-// before GET at each depth, so the reads find the keys the preload wrote
-// (and the SET pass rewrote) already settled.
+// Probe is one concrete request of w: Command without the {tag}, or the
+// request of redis-benchmark's -t test, each __rand_int__ as
+// 000000000000. The harness sends it itself to learn what a server answers.
+func (w Workload) Probe(dataSize int) []string {
+	c := w.Command(false, dataSize)
+	switch w.Test {
+	case "set":
+		c = []string{"SET", "key:__rand_int__", strings.Repeat("x", dataSize)}
+	case "get":
+		c = []string{"GET", "key:__rand_int__"}
+	case "incr":
+		c = []string{"INCR", "counter:__rand_int__"}
+	case "ping_mbulk":
+		c = []string{"PING"}
+	}
+	for i := range c {
+		c[i] = strings.ReplaceAll(c[i], "__rand_int__", "000000000000")
+	}
+	return c
+}
+
+// tests are the workload names ParseWorkloads accepts.
+var tests = []string{"set", "get", "incr", "hset", "sadd", "zadd", "ping_mbulk"}
+
+// DefaultWorkloads are the workloads of a full run, in the order they
+// run: issue 5's SET before GET at each depth, so the reads find the keys
+// the preload wrote (and the SET pass rewrote) already settled, and
+// PING_MBULK; then INCR, HSET, SADD and ZADD, compared with SET on the
+// same system.
 func DefaultWorkloads() []Workload {
 	return []Workload{
 		{"set", 1}, {"get", 1},
 		{"set", 16}, {"get", 16},
 		{"ping_mbulk", 1}, {"ping_mbulk", 16},
+		{"incr", 1}, {"hset", 1}, {"sadd", 1}, {"zadd", 1},
+		{"incr", 16}, {"hset", 16}, {"sadd", 16}, {"zadd", 16},
 	}
+}
+
+// QuickWorkloads are those of a quick run: the new commands at P16 only,
+// where a request's cost is least hidden by the round trip.
+func QuickWorkloads() []Workload {
+	return slices.DeleteFunc(DefaultWorkloads(), func(w Workload) bool {
+		return w.Pipeline == 1 && slices.Contains([]string{"incr", "hset", "sadd", "zadd"}, w.Test)
+	})
+}
+
+// FormatWorkloads is the inverse of ParseWorkloads.
+func FormatWorkloads(ws []Workload) string {
+	var parts []string
+	for _, w := range ws {
+		parts = append(parts, fmt.Sprintf("%s-p%d", w.Test, w.Pipeline))
+	}
+	return strings.Join(parts, ",")
 }
 
 // ParseWorkloads reads a comma-separated list such as "set-p1,get-p16".
@@ -45,10 +112,8 @@ func ParseWorkloads(s string) ([]Workload, error) {
 		if !ok || err != nil || n < 1 {
 			return nil, fmt.Errorf("bench: workload %q: want TEST-pN, e.g. get-p16", part)
 		}
-		switch test {
-		case "set", "get", "ping_mbulk":
-		default:
-			return nil, fmt.Errorf("bench: workload %q: test must be set, get or ping_mbulk", part)
+		if !slices.Contains(tests, test) {
+			return nil, fmt.Errorf("bench: workload %q: test must be one of %s", part, strings.Join(tests, ", "))
 		}
 		ws = append(ws, Workload{test, n})
 	}
@@ -120,6 +185,7 @@ func Median(rs []Result) Result {
 	m.P99 = f(func(r Result) float64 { return r.P99 })
 	m.P999 = f(func(r Result) float64 { return r.P999 })
 	m.Max = f(func(r Result) float64 { return r.Max })
+	m.CPUPerOp = f(func(r Result) float64 { return r.CPUPerOp })
 	return m
 }
 

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,12 +64,18 @@ func TestParseWorkloads(t *testing.T) {
 	if fmt.Sprint(ws) != "[SET P1 GET P16 PING_MBULK P1]" {
 		t.Errorf("got %v", ws)
 	}
-	for _, bad := range []string{"", "set", "set-p0", "incr-p1", "get-16"} {
+	for _, bad := range []string{"", "set", "set-p0", "lpush-p1", "get-16"} {
 		if _, err := ParseWorkloads(bad); err == nil {
 			t.Errorf("ParseWorkloads(%q): no error", bad)
 		}
 	}
-	if len(DefaultWorkloads()) != 6 {
+	if ws, err := ParseWorkloads(FormatWorkloads(DefaultWorkloads())); err != nil || !slices.Equal(ws, DefaultWorkloads()) {
+		t.Errorf("the defaults do not survive FormatWorkloads and ParseWorkloads: %v, %v", ws, err)
+	}
+	if q := FormatWorkloads(QuickWorkloads()); q != "set-p1,get-p1,set-p16,get-p16,ping_mbulk-p1,ping_mbulk-p16,incr-p16,hset-p16,sadd-p16,zadd-p16" {
+		t.Errorf("quick workloads: %s", q)
+	}
+	if len(DefaultWorkloads()) != 14 {
 		t.Error("issue 5 has six workloads")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,10 @@ import (
 type cell struct {
 	requests int64          // -n of a measured run, set by the warm-up
 	runs     []bench.Result // measured runs
+	failed   bool           // a run failed
+	// unknown: the server answered "unknown command"; the cell's later
+	// runs are skipped.
+	unknown bool
 }
 
 // compare is `make bench`: start (or attach to) the systems, preload them,
@@ -39,14 +44,15 @@ func (h *harness) compare(ctx context.Context) error {
 	mem := h.memoryReport(systems)
 
 	runs := map[bench.CellKey][]bench.Result{}
+	failed := map[bench.CellKey]bool{}
 	for k, c := range p.cells {
-		runs[k] = c.runs
+		runs[k], failed[k] = c.runs, c.failed
 	}
 	var infos []bench.SystemInfo
 	for _, s := range systems {
 		infos = append(infos, bench.SystemInfo{ID: s.ID, Label: s.Label})
 	}
-	rows := bench.BuildRows(infos, h.cfg.workloads, runs, bench.Redis)
+	rows := bench.BuildRows(infos, h.cfg.workloads, runs, failed, bench.Redis)
 
 	var rep bytes.Buffer
 	h.writeReport(&rep, start, systems, rows, notes, mem, p.failures, p.stopErr)
@@ -106,6 +112,9 @@ func (h *harness) runPlan(ctx context.Context, systems []*bench.System) plan {
 			c = &cell{}
 			p.cells[key] = c
 		}
+		if c.unknown {
+			continue
+		}
 		res, err := h.runJob(ctx, sys, j, c)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -128,6 +137,11 @@ func (h *harness) runPlan(ctx context.Context, systems []*bench.System) plan {
 				p.notes = append(p.notes, "redis-benchmark --cluster: not reported, it does not work against dynago: "+err.Error())
 				fmt.Fprintf(h.log, "bench: redis-benchmark --cluster does not work against dynago: %v\n", err)
 				continue
+			}
+			c.failed = true
+			if bench.UnknownCommand(err) {
+				c.unknown = true
+				err = fmt.Errorf("%w\n(the server does not have the command: the cell's other runs are skipped)", err)
 			}
 			p.failures = append(p.failures, fmt.Sprintf("%s %s: %v", j.Workload, sys.Label, err))
 			fmt.Fprintf(h.log, "bench: [%d/%d] %s %s: %v\n", i+1, len(jobs), j.Workload, sys.Label, err)
@@ -174,7 +188,7 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 		if n == 0 { // the warm-up failed; try with its size
 			n = firstWarmup(w)
 		}
-		res, err := h.runner.Run(ctx, sys.Endpoint, w, n)
+		res, err := h.runOnce(ctx, sys, w, n)
 		if err == nil {
 			c.runs = append(c.runs, res)
 		}
@@ -184,7 +198,7 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 	var res bench.Result
 	for range 4 {
 		var err error
-		if res, err = h.runner.Run(ctx, sys.Endpoint, w, n); err != nil {
+		if res, err = h.runOnce(ctx, sys, w, n); err != nil {
 			return res, err
 		}
 		if res.Seconds >= 0.5 {
@@ -194,6 +208,64 @@ func (h *harness) runJob(ctx context.Context, sys *bench.System, j bench.Job, c 
 	}
 	c.requests = bench.SizeRequests(res.OpsPerSec, h.cfg.runSeconds, h.cfg.clients, w.Pipeline, h.cfg.maxRequests)
 	return res, nil
+}
+
+// runOnce runs redis-benchmark once and measures the servers' CPU per
+// request meanwhile.
+//
+// redis-benchmark 7.0 stops at the first error reply, except with
+// --cluster: then it counts error replies as answers without a word, and a
+// workload the nodes refuse would show a high rate. So with --cluster the
+// nodes' error replies (INFO stats total_error_replies) are counted around
+// the run, and a run during which they grew fails, quoting what the
+// harness is answered for one request of the workload.
+func (h *harness) runOnce(ctx context.Context, sys *bench.System, w bench.Workload, n int64) (bench.Result, error) {
+	var errsBefore int64
+	if sys.Endpoint.Cluster {
+		var err error
+		if errsBefore, err = bench.ErrorReplies(ctx, sys.Nodes); err != nil {
+			return bench.Result{}, err
+		}
+	}
+	cpuBefore, measured := systemCPU(sys)
+	res, err := h.runner.Run(ctx, sys.Endpoint, w, n)
+	if cpuAfter, ok := systemCPU(sys); ok && measured && err == nil && res.Requests > 0 {
+		res.CPUPerOp = float64((cpuAfter-cpuBefore)/time.Nanosecond) / 1e3 / float64(res.Requests)
+	}
+	if err != nil || !sys.Endpoint.Cluster {
+		return res, err
+	}
+	errsAfter, err := bench.ErrorReplies(ctx, sys.Nodes)
+	if err != nil || errsAfter == errsBefore {
+		return res, err
+	}
+	probe := w.Probe(h.cfg.dataSize)
+	args := make([]any, len(probe))
+	for i, a := range probe {
+		args[i] = a
+	}
+	c := bench.NewClient(sys.Endpoint.Addr, 1)
+	defer c.Close()
+	answer := "no error"
+	if err := c.Do(ctx, args...).Err(); err != nil {
+		answer = "Error from server: " + err.Error()
+	}
+	return bench.Result{}, fmt.Errorf("redis-benchmark --cluster, %s: the nodes sent %d error replies during the run (INFO stats total_error_replies), which redis-benchmark --cluster counts as answers; the harness's own %s got: %s",
+		w, errsAfter-errsBefore, bench.ShellJoin(probe), answer)
+}
+
+// systemCPU is the CPU time (user and system) used so far by every server
+// process of sys; false when it has none (attached) or one cannot be read.
+func systemCPU(sys *bench.System) (time.Duration, bool) {
+	var total time.Duration
+	for _, p := range sys.Procs {
+		d, err := bench.ReadCPU(p.PID())
+		if err != nil {
+			return 0, false
+		}
+		total += d
+	}
+	return total, len(sys.Procs) > 0
 }
 
 // firstWarmup is the first warm-up's -n: 40 pipelines per connection.
@@ -403,7 +475,11 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	}
 	fmt.Fprintln(w, "\nLatencies in ms as redis-benchmark measures them (send to reply, per request; with -P 16 a request's latency is its pipeline's).")
 	fmt.Fprintln(w, "p50 and p99 are redis-benchmark's own; p99.9 is read from its printed latency distribution (at most 0.002 % of requests above the true p99.9).")
+	fmt.Fprintln(w, "CPU µs/op: user+system CPU of every server process of the system (all 3 nodes for the cluster) from /proc/PID/stat over the run, divided by the requests; 10 ms ticks, background work (compaction, gossip) included; \"-\": not measured (attached).")
 	fmt.Fprintln(w, "\"vs redis\": ops/s divided by redis-server's, and p99.9 divided by redis-server's, same workload, same run.")
+	if slices.ContainsFunc(rows, func(r bench.Row) bool { return r.Failed }) {
+		fmt.Fprintln(w, "\"failed\": every run of the cell failed; the errors are under Failures.")
+	}
 	if h.cfg.runs == 1 {
 		fmt.Fprintln(w, "One run per cell: on a shared machine single runs vary by tens of percent; quote the median of a full run.")
 	}
@@ -412,6 +488,14 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	}
 	if vs := bench.Evaluate(rows, bench.IssueTargets()); len(vs) > 0 {
 		fmt.Fprintf(w, "\n### Targets of issue 5\n\n```\n%s```\n", bench.FormatVerdicts(vs))
+	}
+	if t := bench.VsSet(rows); t != "" {
+		fmt.Fprintf(w, "\n### INCR, HSET, SADD, ZADD vs SET on the same system\n\n%s\n", t)
+		fmt.Fprintf(w, "Each figure is the command's divided by SET's, same system, depth and run. Goals: INCR ops/s >= %.2fx SET's; HSET, SADD, ZADD CPU µs/op <= %.2fx SET's (their ops/s ratio beside it). redis-server's line is the reference.\n",
+			bench.IncrOpsVsSet, bench.CollectionCPUVsSet)
+		fmt.Fprintf(w, "HSET, SADD, ZADD: %s, %s, %s with -r %d (%d collections of each type, each of up to %d members; HSET values of %d bytes).\n",
+			cmdLine(bench.Workload{Test: "hset"}, h.cfg.dataSize), cmdLine(bench.Workload{Test: "sadd"}, h.cfg.dataSize),
+			cmdLine(bench.Workload{Test: "zadd"}, h.cfg.dataSize), h.cfg.collectionKeys, h.cfg.collectionKeys, h.cfg.collectionKeys, h.cfg.dataSize)
 	}
 	if len(mem) > 0 {
 		fmt.Fprintf(w, "\n### Memory and disk after the run\n\n")
@@ -428,6 +512,15 @@ func (h *harness) writeReport(w io.Writer, start time.Time, systems []*bench.Sys
 	if stopErr != nil {
 		fmt.Fprintf(w, "\nThe run stopped early: %v. Cells not reached are missing from the table.\n", stopErr)
 	}
+}
+
+// cmdLine is w's command for the report, a long HSET value abbreviated.
+func cmdLine(w bench.Workload, dataSize int) string {
+	c := w.Command(false, dataSize)
+	if w.Test == "hset" && dataSize > 8 {
+		c[len(c)-1] = fmt.Sprintf("<%d × x>", dataSize)
+	}
+	return "`" + strings.Join(c, " ") + "`"
 }
 
 func orNA(s string) string {

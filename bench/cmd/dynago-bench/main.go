@@ -33,47 +33,48 @@ import (
 
 // config is the parsed command line.
 type config struct {
-	systems       []string
-	clusterCC     bool
-	quick         bool
-	runs          int
-	runSeconds    float64
-	requests      int64
-	maxRequests   int64
-	workloads     []bench.Workload
-	clients       int
-	dataSize      int
-	keyspace      int
-	deadline      time.Duration
-	runTimeout    time.Duration
-	startTimeout  time.Duration
-	clusterWait   time.Duration
-	stopGrace     time.Duration
-	dynago        string
-	build         bool
-	redisServer   string
-	redisBench    string
-	install       bool
-	attach        map[string]string
-	preload       bool
-	resultsDir    string
-	keep          bool
-	standIn       bool
-	scale         bool
-	scaleKeys     int64
-	scale10M      bool
-	loadWorkers   int
-	ae            bool
-	aeDivergence  []float64
-	aeForeground  []float64
-	aeInterval    time.Duration
-	aeJoin        bool
-	loadBatch     int
-	repo          string
-	goCmd         string
-	commandLine   string
-	quickFromEnv  bool
-	explicitFlags map[string]bool
+	systems        []string
+	clusterCC      bool
+	quick          bool
+	runs           int
+	runSeconds     float64
+	requests       int64
+	maxRequests    int64
+	workloads      []bench.Workload
+	clients        int
+	dataSize       int
+	keyspace       int
+	collectionKeys int
+	deadline       time.Duration
+	runTimeout     time.Duration
+	startTimeout   time.Duration
+	clusterWait    time.Duration
+	stopGrace      time.Duration
+	dynago         string
+	build          bool
+	redisServer    string
+	redisBench     string
+	install        bool
+	attach         map[string]string
+	preload        bool
+	resultsDir     string
+	keep           bool
+	standIn        bool
+	scale          bool
+	scaleKeys      int64
+	scale10M       bool
+	loadWorkers    int
+	ae             bool
+	aeDivergence   []float64
+	aeForeground   []float64
+	aeInterval     time.Duration
+	aeJoin         bool
+	loadBatch      int
+	repo           string
+	goCmd          string
+	commandLine    string
+	quickFromEnv   bool
+	explicitFlags  map[string]bool
 }
 
 const usage = `dynago-bench: dynago side by side with redis-server (issue 5).
@@ -83,7 +84,7 @@ Usage:
   dynago-bench --scale [flags]    1M (--scale-10m: 10M) keys in the cluster (make bench-scale)
   dynago-bench --ae [flags]       anti-entropy and join of a loaded cluster (make bench-ae, issue 4)
 
-BENCH_QUICK=1 in the environment is the same as --quick (about a minute).
+BENCH_QUICK=1 in the environment is the same as --quick (about two minutes).
 
 Flags:
 `
@@ -98,16 +99,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	systems := fs.String("systems", "redis,single,cluster", "systems to run, comma-separated: redis (stock redis-server), single (one dynago node), cluster (three dynago nodes, N=3 R=2 W=2)")
 	fs.BoolVar(&c.clusterCC, "cluster-client", true, "with the cluster, also run redis-benchmark --cluster (client-driven coordination, paper §6.4) and report it as its own row when it works (quick: off, its preload of 3×keyspace keys takes long)")
-	fs.BoolVar(&c.quick, "quick", false, "about a minute: 1 run per cell of about 1 s (also BENCH_QUICK=1)")
+	fs.BoolVar(&c.quick, "quick", false, "about two minutes: 1 run per cell of about 1 s (also BENCH_QUICK=1)")
 	fs.IntVar(&c.runs, "runs", 3, "measured runs per cell; the table shows their median (quick: 1)")
 	fs.Float64Var(&c.runSeconds, "run-seconds", 3, "target length of one measured run in seconds; -n is sized from the warm-up's throughput (quick: 1)")
 	fs.Int64Var(&c.requests, "requests", 0, "fixed redis-benchmark -n for every measured run instead of sizing it by --run-seconds")
 	fs.Int64Var(&c.maxRequests, "max-requests", 50_000_000, "upper bound of a run's -n")
-	workloads := fs.String("workloads", "set-p1,get-p1,set-p16,get-p16,ping_mbulk-p1,ping_mbulk-p16", "workloads in order, TEST-pDEPTH with TEST one of set, get, ping_mbulk")
+	workloads := fs.String("workloads", bench.FormatWorkloads(bench.DefaultWorkloads()), "workloads in order, TEST-pDEPTH with TEST one of set, get, incr, hset, sadd, zadd, ping_mbulk (quick: INCR, HSET, SADD and ZADD at P16 only)")
 	fs.IntVar(&c.clients, "clients", 50, "redis-benchmark -c: connections")
 	fs.IntVar(&c.dataSize, "data-size", 100, "redis-benchmark -d: value bytes")
-	fs.IntVar(&c.keyspace, "keyspace", 100_000, "redis-benchmark -r: keys key:000000000000 … are drawn from, all preloaded")
-	fs.DurationVar(&c.deadline, "deadline", 20*time.Minute, "the whole run is stopped after this (quick: 3m, --scale: 30m, --scale-10m: 90m)")
+	fs.IntVar(&c.keyspace, "keyspace", 100_000, "redis-benchmark -r: keys key:000000000000 … are drawn from, all preloaded (also INCR's counter:…)")
+	fs.IntVar(&c.collectionKeys, "collection-keys", 1000, "redis-benchmark -r of HSET, SADD and ZADD: that many collections, each of up to that many members")
+	fs.DurationVar(&c.deadline, "deadline", 40*time.Minute, "the whole run is stopped after this (quick: 5m, --scale: 30m, --scale-10m: 90m)")
 	fs.DurationVar(&c.runTimeout, "run-timeout", 2*time.Minute, "one redis-benchmark invocation is killed after this")
 	fs.DurationVar(&c.startTimeout, "start-timeout", 30*time.Second, "how long a server may take to answer PING")
 	fs.DurationVar(&c.clusterWait, "cluster-timeout", time.Minute, "how long the cluster may take to report cluster_state:ok with 3 known nodes")
@@ -154,8 +156,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.quick {
 		setDefault("runs", func() { c.runs = 1 })
 		setDefault("run-seconds", func() { c.runSeconds = 1 })
-		setDefault("deadline", func() { c.deadline = 3 * time.Minute })
+		setDefault("deadline", func() { c.deadline = 5 * time.Minute })
 		setDefault("cluster-client", func() { c.clusterCC = false })
+		setDefault("workloads", func() { *workloads = bench.FormatWorkloads(bench.QuickWorkloads()) })
 	}
 	if c.ae {
 		// Quick: one run per cell of about 2 s.
@@ -233,8 +236,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("--ae-interval must be positive (anti-entropy on)")
 	case c.scale && (len(c.systems) != 1 || c.systems[0] == bench.Redis):
 		return c, errors.New("--scale runs against one dynago system: --systems cluster (the default) or single")
-	case c.runs < 1 || c.runSeconds <= 0 || c.clients < 1 || c.dataSize < 1 || c.keyspace < 1:
-		return c, errors.New("--runs, --run-seconds, --clients, --data-size and --keyspace must be positive")
+	case c.runs < 1 || c.runSeconds <= 0 || c.clients < 1 || c.dataSize < 1 || c.keyspace < 1 || c.collectionKeys < 1:
+		return c, errors.New("--runs, --run-seconds, --clients, --data-size, --keyspace and --collection-keys must be positive")
 	case c.maxRequests > 2_000_000_000:
 		return c, errors.New("--max-requests: redis-benchmark's -n is a 32-bit int")
 	case c.loadWorkers < 1 || c.loadBatch < 1:
@@ -389,7 +392,7 @@ func (h *harness) setup(ctx context.Context) error {
 		return err
 	}
 	h.runner = bench.Runner{Path: h.tools.RedisBenchmark, Clients: h.cfg.clients, DataSize: h.cfg.dataSize,
-		Keyspace: h.cfg.keyspace, Timeout: h.cfg.runTimeout}
+		Keyspace: h.cfg.keyspace, CollectionKeys: h.cfg.collectionKeys, Timeout: h.cfg.runTimeout}
 	if needDynago && h.cfg.build {
 		args := []string{"build", "-o", h.cfg.dynago, "./cmd/dynago"}
 		fmt.Fprintf(h.log, "bench: %s %s\n", h.cfg.goCmd, strings.Join(args, " "))

@@ -22,18 +22,21 @@ func parse(t *testing.T, env string, args ...string) config {
 
 func TestFlagDefaults(t *testing.T) {
 	c := parse(t, "")
-	if c.quick || c.runs != 3 || c.runSeconds != 3 || c.deadline != 20*time.Minute ||
-		strings.Join(c.systems, ",") != "redis,single,cluster" || len(c.workloads) != 6 || !c.clusterCC {
+	if c.quick || c.runs != 3 || c.runSeconds != 3 || c.deadline != 40*time.Minute ||
+		strings.Join(c.systems, ",") != "redis,single,cluster" || len(c.workloads) != 14 || !c.clusterCC || c.collectionKeys != 1000 {
 		t.Errorf("full defaults: %+v", c)
 	}
 	for _, q := range []config{parse(t, "1"), parse(t, "", "--quick")} {
-		if !q.quick || q.runs != 1 || q.runSeconds != 1 || q.deadline != 3*time.Minute || q.clusterCC {
-			t.Errorf("quick defaults: runs %d, run-seconds %v, deadline %v", q.runs, q.runSeconds, q.deadline)
+		if !q.quick || q.runs != 1 || q.runSeconds != 1 || q.deadline != 5*time.Minute || q.clusterCC || len(q.workloads) != 10 {
+			t.Errorf("quick defaults: runs %d, run-seconds %v, deadline %v, workloads %v", q.runs, q.runSeconds, q.deadline, q.workloads)
 		}
 	}
 	// Explicit flags win over the quick defaults, and BENCH_QUICK=0 is off.
 	if c := parse(t, "1", "--runs", "5"); c.runs != 5 || c.runSeconds != 1 {
 		t.Errorf("--runs 5 under BENCH_QUICK=1: runs %d run-seconds %v", c.runs, c.runSeconds)
+	}
+	if c := parse(t, "1", "--workloads", "hset-p1"); len(c.workloads) != 1 {
+		t.Errorf("--workloads under BENCH_QUICK=1: %v", c.workloads)
 	}
 	if c := parse(t, "0"); c.quick {
 		t.Error("BENCH_QUICK=0 turned quick mode on")
@@ -76,6 +79,7 @@ func TestFlagErrors(t *testing.T) {
 		{"--attach", "single=127.0.0.1:1", "--systems", "redis"},
 		{"--scale", "--systems", "redis"},
 		{"--runs", "0"},
+		{"--collection-keys", "0"},
 		{"--max-requests", "3000000000"},
 		{"stray"},
 		{"--ae", "--scale"},
