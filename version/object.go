@@ -84,7 +84,13 @@ func (s Sibling) Compare(t Sibling) int {
 	if c := s.Dot.Compare(t.Dot); c != 0 {
 		return c
 	}
-	return bytes.Compare(s.Field, t.Field)
+	switch se, te := s.IsElement(), t.IsElement(); {
+	case se == te:
+		return bytes.Compare(s.Field, t.Field)
+	case te: // the key's own version before its elements, even an empty field
+		return -1
+	}
+	return 1
 }
 
 // Equal reports whether s and t are the same sibling, field by field.
