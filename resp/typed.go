@@ -63,6 +63,11 @@ func writeStrings(w *Writer, l [][]byte) {
 	}
 }
 
+// scanWhole is the size up to which a collection scan returns every
+// element in one call, as Redis does for its small encodings: each call
+// reads the whole collection anyway.
+const scanWhole = 128
+
 // elementScan is HSCAN/SSCAN/ZSCAN key cursor [MATCH pattern] [COUNT n]
 // over a collection read whole: the cursor is the index of the next
 // element in field order. pair writes one element's entries and says how
@@ -105,6 +110,9 @@ func (s *Server) elementScan(ctx context.Context, w *Writer, args [][]byte, t ve
 	}
 	start := min(cursor, uint64(len(els)))
 	end := min(start+uint64(count), uint64(len(els)))
+	if len(els) <= scanWhole {
+		start, end = 0, uint64(len(els))
+	}
 	next := end
 	if end == uint64(len(els)) {
 		next = 0
