@@ -82,7 +82,7 @@ func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Write
 	}
 	count := int64(scanDefaultCount)
 	var pattern *glob
-	onlyStrings := true
+	var typeFilter []byte
 	for i := 2; i < len(args); i += 2 {
 		if i+1 >= len(args) {
 			w.WriteError(msgSyntax)
@@ -102,7 +102,7 @@ func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Write
 		case eqFold(args[i], "match"):
 			pattern = compileGlob(v, false)
 		case eqFold(args[i], "type"):
-			onlyStrings = eqFold(v, "string")
+			typeFilter = v
 		default:
 			w.WriteError(msgSyntax)
 			return
@@ -110,10 +110,11 @@ func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Write
 	}
 	var keys keyList
 	next, err := s.b.Scan(ctx, cursor, int(min(count, 1<<20)), func(key []byte) {
-		if onlyStrings {
-			keys.add(key, pattern)
-		}
+		keys.add(key, pattern)
 	})
+	if err == nil && typeFilter != nil {
+		keys, err = s.keepType(ctx, keys, typeFilter)
+	}
 	if err != nil {
 		s.writeErr(w, err, false)
 		return
@@ -185,6 +186,35 @@ func (l *keyList) add(key []byte, pattern *glob) {
 	l.arena = append(l.arena, key...)
 	l.ends = append(l.ends, len(l.arena))
 	l.size += len(key) + 16
+}
+
+// keepType is SCAN's TYPE filter: the keys of l whose live type is typ
+// (Redis's names: string, hash, set, zset). It reads the keys.
+func (s *Server) keepType(ctx context.Context, l keyList, typ []byte) (keyList, error) {
+	if len(l.ends) == 0 {
+		return l, nil
+	}
+	keys := make([][]byte, len(l.ends))
+	start := 0
+	for i, end := range l.ends {
+		keys[i] = l.arena[start:end]
+		start = end
+	}
+	objs, err := s.b.GetMany(ctx, keys)
+	if err == nil && len(objs) != len(keys) {
+		err = errBackendCount
+	}
+	if err != nil {
+		return l, err
+	}
+	now := s.nowMs()
+	var out keyList
+	for i, o := range objs {
+		if t, ok := crdt.KeyType(o, now); ok && eqFold(typ, t.String()) {
+			out.add(keys[i], nil)
+		}
+	}
+	return out, nil
 }
 
 func (l *keyList) write(w *Writer) {
