@@ -120,13 +120,8 @@ func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor ui
 		return b.counter(op, actor, counter)
 	}
 	if b.exists {
-		for _, g := range group(cur, t) {
-			e, err := readElement(g, t)
-			if err != nil {
-				return cur, false, res, err
-			}
-			b.els = append(b.els, e)
-			b.groups = append(b.groups, g)
+		if err := b.load(op); err != nil {
+			return cur, false, res, err
 		}
 	}
 	if res, err = b.apply(op); err != nil || !b.changed {
@@ -151,28 +146,71 @@ type builder struct {
 	actor   version.Actor
 	exists  bool
 	header  version.Sibling
-	els     []Element           // the current elements, sorted by field
+	els     []Element           // the current elements the op needs
 	groups  [][]version.Sibling // their siblings
+	index   map[string]int      // field -> position in els
 	set     []version.Sibling   // new element siblings (dot minted later)
 	touched map[string]bool     // fields whose covered siblings are dropped
-	removed int                 // current elements removed
-	added   int                 // new elements (not in els)
 	changed bool
 	replace bool // OpStore: drop every covered sibling
 }
 
-// find returns the index of field among the current elements.
-func (b *builder) find(field []byte) (int, bool) {
-	lo, hi := 0, len(b.els)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if bytes.Compare(b.els[m].Field, field) < 0 {
-			lo = m + 1
-		} else {
-			hi = m
+// needsAll reports whether the op looks at every element (pops, ranges,
+// a replacement) rather than at the fields it names.
+func (op Op) needsAll() bool {
+	switch op.Kind {
+	case OpSPop, OpZPopMin, OpZPopMax, OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex:
+		return true
+	}
+	return false
+}
+
+// load reads the current elements the op needs: every element for
+// needsAll ops (sorted by field), else only the fields it names, so that
+// a write of one field does not decode the whole collection.
+func (b *builder) load(op Op) error {
+	if op.Kind == OpStore {
+		return nil // a replacement keeps nothing; finish drops what is covered
+	}
+	var groups [][]version.Sibling
+	if op.needsAll() {
+		groups = group(b.cur, b.t)
+	} else {
+		want := make(map[string]int, len(op.Fields))
+		for _, f := range op.Fields {
+			if _, ok := want[string(f)]; !ok {
+				want[string(f)] = len(want)
+			}
+		}
+		groups = make([][]version.Sibling, len(want))
+		for _, s := range b.cur.Siblings {
+			if s.IsElement() && s.Type == b.t {
+				if i, ok := want[string(s.Field)]; ok {
+					groups[i] = append(groups[i], s)
+				}
+			}
 		}
 	}
-	return lo, lo < len(b.els) && bytes.Equal(b.els[lo].Field, field)
+	b.index = make(map[string]int, len(groups))
+	for _, g := range groups {
+		if len(g) == 0 {
+			continue
+		}
+		e, err := readElement(g, b.t)
+		if err != nil {
+			return err
+		}
+		b.index[string(e.Field)] = len(b.els)
+		b.els = append(b.els, e)
+		b.groups = append(b.groups, g)
+	}
+	return nil
+}
+
+// find returns the position of field among the loaded elements.
+func (b *builder) find(field []byte) (int, bool) {
+	i, ok := b.index[string(field)]
+	return i, ok
 }
 
 func (b *builder) touch(field []byte) bool {
@@ -201,11 +239,7 @@ func (b *builder) put(field, value []byte) (isNew bool) {
 	}
 	b.set = append(b.set, version.Sibling{Type: b.t, Field: own(field), Value: value})
 	b.changed = true
-	if !found && first {
-		b.added++
-		return true
-	}
-	return false
+	return !found && first
 }
 
 // del removes field; it reports whether it was there.
@@ -213,15 +247,28 @@ func (b *builder) del(field []byte) bool {
 	if _, found := b.find(field); !found || !b.touch(field) {
 		return false
 	}
-	b.removed++
 	b.changed = true
 	return true
 }
 
 func own(b []byte) []byte { return append(make([]byte, 0, len(b)), b...) }
 
-// size is the number of elements after the write.
-func (b *builder) size() int { return len(b.els) - b.removed + b.added }
+// empty reports whether the write leaves the collection without elements:
+// it sets none, and every current element is one it removed.
+func (b *builder) empty() bool {
+	if len(b.set) > 0 {
+		return false
+	}
+	if !b.exists || b.replace {
+		return true
+	}
+	for _, s := range b.cur.Siblings {
+		if s.IsElement() && s.Type == b.t && !b.touched[string(s.Field)] {
+			return false
+		}
+	}
+	return true
+}
 
 // finish builds the next object: a new header with the kept expiry, the
 // new element siblings, and the current ones the write did not touch. A
@@ -241,7 +288,7 @@ func (b *builder) finish(actor version.Actor, counter func(uint64) (uint64, erro
 			return b.cur, err
 		}
 	}
-	if b.size() == 0 {
+	if b.empty() {
 		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Timestamp: ts}), nil
 	}
 	h := version.Sibling{Type: b.t, Timestamp: ts}
@@ -299,7 +346,6 @@ func (b *builder) apply(op Op) (Result, error) {
 		return b.zremrange(op)
 	case OpStore:
 		b.replace, b.changed = true, true
-		b.removed = len(b.els)
 		for i, f := range op.Fields {
 			var v []byte
 			switch b.t {
@@ -314,10 +360,9 @@ func (b *builder) apply(op Op) (Result, error) {
 			}
 			if b.touch(f) {
 				b.set = append(b.set, version.Sibling{Type: b.t, Field: own(f), Value: v})
-				b.added++
 			}
 		}
-		res.Int = int64(b.added)
+		res.Int = int64(len(b.set))
 	}
 	return res, nil
 }

@@ -120,21 +120,32 @@ func Lookup(o version.Object, t version.Type, field []byte, nowMs int64) (e Elem
 }
 
 // group collects the element siblings of type t by field, sorted by field.
+// It sorts positions, not the (large) siblings themselves.
 func group(o version.Object, t version.Type) [][]version.Sibling {
-	var els []version.Sibling
-	for _, s := range o.Siblings {
+	var idx []int32
+	for i, s := range o.Siblings {
 		if s.IsElement() && s.Type == t {
-			els = append(els, s)
+			idx = append(idx, int32(i))
 		}
 	}
-	sort.SliceStable(els, func(i, j int) bool { return bytes.Compare(els[i].Field, els[j].Field) < 0 })
+	sibs := o.Siblings
+	sort.Slice(idx, func(i, j int) bool {
+		if c := bytes.Compare(sibs[idx[i]].Field, sibs[idx[j]].Field); c != 0 {
+			return c < 0
+		}
+		return idx[i] < idx[j]
+	})
+	els := make([]version.Sibling, len(idx))
+	for i, k := range idx {
+		els[i] = sibs[k]
+	}
 	var groups [][]version.Sibling
 	for i := 0; i < len(els); {
 		j := i + 1
 		for j < len(els) && bytes.Equal(els[j].Field, els[i].Field) {
 			j++
 		}
-		groups = append(groups, els[i:j])
+		groups = append(groups, els[i:j:j])
 		i = j
 	}
 	return groups

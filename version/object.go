@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // ErrMalformed is returned for objects and contexts that break the
@@ -162,14 +165,28 @@ func (o Object) Write(actor Actor, counter uint64, ctx VV, keep func(Sibling) bo
 			out.Siblings = append(out.Siblings, old)
 		}
 	}
-	for _, s := range add {
+	// The kept siblings are in order already; the added ones share one dot
+	// and go in by field, merged in rather than sorted with the rest.
+	added := make([]Sibling, len(add))
+	for i, s := range add {
 		s.Dot = dot
-		out.Siblings = append(out.Siblings, s)
+		added[i] = s
+	}
+	sortSiblings(added)
+	at := 0
+	if len(added) > 0 {
+		at = sort.Search(len(out.Siblings), func(i int) bool { return out.Siblings[i].Compare(added[0]) > 0 })
+	}
+	for _, s := range added {
+		for at < len(out.Siblings) && out.Siblings[at].Compare(s) < 0 {
+			at++
+		}
+		out.Siblings = slices.Insert(out.Siblings, at, s)
+		at++
 	}
 	if len(out.Siblings) == 0 {
 		out.Siblings = nil
 	}
-	sortSiblings(out.Siblings)
 	return out
 }
 
@@ -327,7 +344,7 @@ func (o Object) Compact(nowMs int64) (Object, bool) {
 // stay covered by the VV, so every replica that merges the result drops
 // them too. It returns how many siblings were folded.
 func (o Object) Cap(limit int) (Object, int) {
-	if limit <= 0 || len(o.Siblings) <= limit {
+	if limit <= 0 || len(o.Siblings) <= limit || !o.overCap(limit) {
 		return o, 0
 	}
 	groups := make(map[string][]Sibling)
@@ -356,6 +373,53 @@ func (o Object) Cap(limit int) (Object, int) {
 	}
 	sortSiblings(kept)
 	return Object{VV: o.VV, Siblings: kept}, folded
+}
+
+// overCap reports whether some group of concurrent versions may hold more
+// than limit siblings. It counts elements by a hash of their field in an
+// open-addressed table, so that a large collection whose fields each have
+// one version (the usual case) is checked without building the groups; a
+// hash collision can only make it answer true, never false.
+func (o Object) overCap(limit int) bool {
+	own, elems := 0, 0
+	for _, s := range o.Siblings {
+		if s.IsElement() {
+			elems++
+		} else {
+			own++
+		}
+	}
+	if own > limit {
+		return true
+	}
+	if elems <= limit {
+		return false
+	}
+	size := 1
+	for size < 2*elems {
+		size <<= 1
+	}
+	keys := make([]uint64, size)
+	counts := make([]int32, size)
+	for _, s := range o.Siblings {
+		if !s.IsElement() {
+			continue
+		}
+		h := xxhash.Sum64(s.Field) | 1 // 0 marks an empty slot
+		for i := h & uint64(size-1); ; i = (i + 1) & uint64(size-1) {
+			if keys[i] == 0 {
+				keys[i] = h
+			}
+			if keys[i] == h {
+				counts[i]++
+				if int(counts[i]) > limit {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
 }
 
 // Validate checks the object invariants.
