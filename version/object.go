@@ -79,10 +79,17 @@ func (s Sibling) Live(nowMs int64) bool { return !s.Tombstone && !s.Expired(nowM
 func (s Sibling) IsElement() bool { return s.Field != nil }
 
 // Compare orders siblings by dot, then field: the order objects keep them
-// in, and the identity Merge matches copies by.
+// in, and the identity Merge matches copies by. The key's own version (no
+// field) comes before the elements, the empty field ("") included.
 func (s Sibling) Compare(t Sibling) int {
 	if c := s.Dot.Compare(t.Dot); c != 0 {
 		return c
+	}
+	if s.IsElement() != t.IsElement() {
+		if s.IsElement() {
+			return 1
+		}
+		return -1
 	}
 	return bytes.Compare(s.Field, t.Field)
 }

@@ -8,6 +8,7 @@ package version
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -354,4 +355,42 @@ func FuzzDecodeContext(f *testing.F) {
 			t.Fatalf("re-encoding an accepted context failed: %v", err)
 		}
 	})
+}
+
+// sameObject compares sibling by sibling with Sibling.Equal, so that a nil
+// field and an empty one differ.
+func sameObject(a, b Object) bool {
+	return a.VV.Equal(b.VV) && slices.EqualFunc(a.Siblings, b.Siblings, Sibling.Equal)
+}
+
+// Regression: an element with the empty field (HSET h "" v) sorted and
+// merged as the same sibling as the header its write stamped with the same
+// dot, so the write was invalid and a merge could drop either one.
+func TestEmptyFieldIsAnElement(t *testing.T) {
+	o := Object{}.Write(actor(1), 0, nil, nil,
+		Sibling{Type: TypeHash, Timestamp: 1},
+		Sibling{Type: TypeHash, Field: []byte{}, Value: []byte("v"), Timestamp: 1},
+		Sibling{Type: TypeHash, Field: []byte("a"), Value: []byte("w"), Timestamp: 1})
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Siblings) != 3 || o.Siblings[0].IsElement() || !o.Siblings[1].IsElement() || len(o.Siblings[1].Field) != 0 {
+		t.Fatalf("want header, \"\", \"a\" in that order: %+v", o.Siblings)
+	}
+	hdr, empty := o.Siblings[0], o.Siblings[1]
+	if hdr.Compare(empty) >= 0 || empty.Compare(hdr) <= 0 || empty.Compare(empty) != 0 {
+		t.Fatal("the header must sort before the element with the empty field")
+	}
+	got, err := DecodeObject(AppendObject(nil, o))
+	if err != nil || !sameObject(got, o) || got.Siblings[1].Field == nil {
+		t.Fatalf("round trip: %v\n%+v", err, got)
+	}
+	if m := Merge(o, got); !sameObject(m, o) {
+		t.Fatalf("merge of two copies lost a sibling: %+v", m)
+	}
+	// A concurrent write elsewhere keeps both through the merge.
+	other := Object{}.Write(actor(2), 0, nil, nil, Sibling{Type: TypeHash, Timestamp: 2})
+	if m := Merge(o, other); len(m.Siblings) != 4 {
+		t.Fatalf("merge with a concurrent header: %+v", m.Siblings)
+	}
 }
