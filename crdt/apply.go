@@ -242,7 +242,10 @@ func (b *builder) finish(actor version.Actor, counter func(uint64) (uint64, erro
 		}
 	}
 	if b.size() == 0 {
-		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Timestamp: ts}), nil
+		// A tombstone of the collection's type: it yields to elements
+		// added concurrently (version.Object.Winner), so removals stay
+		// observed-remove when they empty the collection.
+		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Type: b.t, Timestamp: ts}), nil
 	}
 	h := version.Sibling{Type: b.t, Timestamp: ts}
 	if b.exists && !b.replace {

@@ -394,3 +394,44 @@ func TestEmptyFieldIsAnElement(t *testing.T) {
 		t.Fatalf("merge with a concurrent header: %+v", m.Siblings)
 	}
 }
+
+// Regression: a removal that empties a collection wrote a plain tombstone
+// which, newer by the clock, hid a member added concurrently (add wins);
+// concurrent removals of the last members left a header with no elements
+// that read as an empty, live collection and was never dead.
+func TestEmptiedCollections(t *testing.T) {
+	set := func(o Object, a Actor, ts int64, add []string, remove ...string) Object {
+		gone := map[string]bool{}
+		for _, f := range append(remove, add...) {
+			gone[f] = true
+		}
+		sibs := []Sibling{{Type: TypeSet, Timestamp: ts}}
+		for _, f := range add {
+			sibs = append(sibs, Sibling{Type: TypeSet, Field: []byte(f), Timestamp: ts})
+		}
+		return o.Write(a, 0, o.VV, func(s Sibling) bool { return s.IsElement() && !gone[string(s.Field)] }, sibs...)
+	}
+	base := set(Object{}, actor(1), 10, []string{"x", "y"})
+	emptied := base.Write(actor(1), 0, base.VV, nil, Sibling{Type: TypeSet, Tombstone: true, Timestamp: 30})
+	added := set(base, actor(2), 20, []string{"z"})
+	m := Merge(emptied, added)
+	if w, ok := m.Value(0); !ok || w.Tombstone || w.Type != TypeSet {
+		t.Fatalf("the emptying tombstone hid a concurrent add: %+v %v", w, ok)
+	}
+	if m.Dead(0) || len(m.Live(0)) != 1 {
+		t.Fatalf("dead=%v live=%d", m.Dead(0), len(m.Live(0)))
+	}
+	if w, ok := emptied.Winner(); !ok || !w.Tombstone {
+		t.Fatal("alone, the emptied collection is a tombstone")
+	}
+	// Concurrent removals of the last members: headers, no elements.
+	a := set(base, actor(1), 20, nil, "x")
+	b := set(base, actor(2), 20, nil, "y")
+	m = Merge(a, b)
+	if _, ok := m.Value(0); ok || !m.Dead(0) || len(m.Live(0)) != 0 {
+		t.Fatalf("an empty collection reads as live: %+v", m)
+	}
+	if _, ok := a.Value(0); !ok {
+		t.Fatal("a collection with an element is live")
+	}
+}
