@@ -112,10 +112,11 @@ func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor ui
 	}
 	t := op.keyType()
 	w, live := cur.Value(nowMs)
-	if live && w.Type != t && !(t == version.TypeCounter && w.Type == version.TypeString) {
+	// OpStore overwrites whatever the key holds, as the *STORE commands do.
+	if live && w.Type != t && op.Kind != OpStore && !(t == version.TypeCounter && w.Type == version.TypeString) {
 		return cur, false, res, ErrWrongType
 	}
-	b := &builder{cur: cur, t: t, now: nowMs, actor: actor, exists: live && w.Type == t, header: w}
+	b := &builder{cur: cur, t: t, now: nowMs, actor: actor, exists: live && w.Type == t, live: live, header: w}
 	if t == version.TypeCounter {
 		return b.counter(op, actor, counter)
 	}
@@ -144,7 +145,8 @@ type builder struct {
 	t       version.Type
 	now     int64
 	actor   version.Actor
-	exists  bool
+	exists  bool // the key holds a value of type t
+	live    bool // the key holds a value (header is its live version)
 	header  version.Sibling
 	els     []Element           // the current elements the op needs
 	groups  [][]version.Sibling // their siblings
@@ -289,7 +291,10 @@ func (b *builder) finish(actor version.Actor, counter func(uint64) (uint64, erro
 		}
 	}
 	if b.empty() {
-		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Timestamp: ts}), nil
+		// A tombstone of the collection's type: it yields to elements
+		// added concurrently (version.Object.Winner), so removals stay
+		// observed-remove when they empty the collection.
+		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Type: b.t, Timestamp: ts}), nil
 	}
 	h := version.Sibling{Type: b.t, Timestamp: ts}
 	if b.exists && !b.replace {
@@ -360,6 +365,12 @@ func (b *builder) apply(op Op) (Result, error) {
 			}
 			if b.touch(f) {
 				b.set = append(b.set, version.Sibling{Type: b.t, Field: own(f), Value: v})
+				continue
+			}
+			for i := range b.set { // a field given twice keeps the last value, as put does
+				if bytes.Equal(b.set[i].Field, f) {
+					b.set[i].Value = v
+				}
 			}
 		}
 		res.Int = int64(len(b.set))
@@ -395,9 +406,15 @@ func (b *builder) hincr(op Op) (Result, error) {
 	var res Result
 	f := op.Fields[0]
 	i, found := b.find(f)
-	c, _, err := b.elementCounterOf(i, found)
+	c, isCounter, err := b.elementCounterOf(i, found)
 	if err != nil {
 		return res, err
+	}
+	if !isCounter && len(c.Base) == 0 { // an empty string is no number
+		if op.Kind == OpHIncrBy {
+			return res, ErrHashNotInteger
+		}
+		return res, ErrHashNotFloat
 	}
 	if op.Kind == OpHIncrBy {
 		n, ok := c.Int()
@@ -408,7 +425,9 @@ func (b *builder) hincr(op Op) (Result, error) {
 			return res, ErrOverflow
 		}
 		res.Int = n + op.Int
-		c = c.AddInt(b.actor, op.Int)
+		if c, ok = c.addInt(b.actor, op.Int); !ok {
+			return res, ErrOverflow
+		}
 	} else {
 		if len(c.Base) > 0 {
 			if _, err := ParseFloat(c.Base); err != nil {
@@ -447,12 +466,20 @@ func (b *builder) spop(op Op) Result {
 func (b *builder) zadd(op Op) (Result, error) {
 	var res Result
 	incr := op.Flags&FlagIncr != 0
+	var set map[string]float64 // scores this command set: a member given twice sees the first
 	for k, m := range op.Fields {
 		sc, err := ParseScore(op.Values[k])
 		if err != nil {
 			return res, err
 		}
 		i, found := b.find(m)
+		var old float64
+		if found {
+			old = b.els[i].Score
+		}
+		if s, ok := set[string(m)]; ok && !incr { // INCR takes one member
+			old, found = s, true
+		}
 		if (op.Flags&FlagNX != 0 && found) || (op.Flags&FlagXX != 0 && !found) {
 			if incr {
 				res.Null = true
@@ -476,12 +503,20 @@ func (b *builder) zadd(op Op) (Result, error) {
 			if !found {
 				res.Int++
 			}
-			b.put(m, counterValue(c.AddFloat(b.actor, sc)))
+			if nc := c.AddFloat(b.actor, sc); !math.IsInf(v, 0) && nc.finite() {
+				b.put(m, counterValue(nc))
+			} else {
+				// A counter's sums are finite; an infinite score absorbs
+				// any finite increment, so it is written as a plain score.
+				b.put(m, scoreValue(v))
+			}
 			res.Bytes = FormatScore(v)
 			continue
 		}
+		if set == nil {
+			set = make(map[string]float64)
+		}
 		if found {
-			old := b.els[i].Score
 			if (op.Flags&FlagGT != 0 && sc <= old) || (op.Flags&FlagLT != 0 && sc >= old) || sc == old {
 				continue
 			}
@@ -489,11 +524,13 @@ func (b *builder) zadd(op Op) (Result, error) {
 				res.Int++
 			}
 			b.put(m, scoreValue(sc))
+			set[string(m)] = sc
 			continue
 		}
 		if b.put(m, scoreValue(sc)) {
 			res.Int++
 		}
+		set[string(m)] = sc
 	}
 	return res, nil
 }
@@ -572,7 +609,7 @@ func (b *builder) zremrange(op Op) (Result, error) {
 func (b *builder) counter(op Op, actor version.Actor, counter func(uint64) (uint64, error)) (version.Object, bool, Result, error) {
 	var res Result
 	var c Counter
-	if b.header.Live(b.now) {
+	if b.live {
 		switch b.header.Type {
 		case version.TypeCounter:
 			var err error
@@ -580,17 +617,18 @@ func (b *builder) counter(op Op, actor version.Actor, counter func(uint64) (uint
 				return b.cur, false, res, err
 			}
 		default: // a string: its number becomes the base
+			if len(b.header.Value) == 0 { // an empty string is no number
+				if op.Kind == OpIncrBy {
+					return b.cur, false, res, ErrNotInteger
+				}
+				return b.cur, false, res, ErrNotFloat
+			}
 			c = Counter{Base: b.header.Value, BaseTs: b.header.Timestamp}
 		}
 	} else {
 		b.header = version.Sibling{}
 	}
 	if op.Kind == OpIncrBy {
-		if len(c.Base) > 0 {
-			if _, err := ParseInt(c.Base); err != nil {
-				return b.cur, false, res, ErrNotInteger
-			}
-		}
 		n, ok := c.Int()
 		if !ok {
 			return b.cur, false, res, ErrNotInteger
@@ -599,7 +637,9 @@ func (b *builder) counter(op Op, actor version.Actor, counter func(uint64) (uint
 			return b.cur, false, res, ErrOverflow
 		}
 		res.Int = n + op.Int
-		c = c.AddInt(actor, op.Int)
+		if c, ok = c.addInt(actor, op.Int); !ok {
+			return b.cur, false, res, ErrOverflow
+		}
 	} else {
 		if len(c.Base) > 0 {
 			if _, err := ParseFloat(c.Base); err != nil {
@@ -624,7 +664,7 @@ func (b *builder) counter(op Op, actor version.Actor, counter func(uint64) (uint
 		}
 	}
 	h := version.Sibling{Type: version.TypeCounter, Timestamp: ts, Value: AppendCounter(nil, c)}
-	if b.header.Live(b.now) {
+	if b.live {
 		h.Expiry = b.header.Expiry // INCR keeps the TTL, as in Redis
 	}
 	n := b.cur.NextCounter(actor, b.cur.VV)

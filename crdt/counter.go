@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 
@@ -52,33 +53,73 @@ func (c Counter) IsFloat() bool {
 	return err != nil
 }
 
-// Int is the counter's integer value; ok is false when it is a float or
-// does not fit in an int64.
+// Int is the counter's integer value; ok is false when it is not an
+// integer or does not fit in an int64. After a float increment the value
+// is what INCRBYFLOAT printed, an integer if it is a whole number (as
+// Redis parses "2" after INCRBYFLOAT k 0.5 on "1.5").
 func (c Counter) Int() (n int64, ok bool) {
-	if c.IsFloat() {
-		return 0, false
+	for _, e := range c.Floats {
+		if e.P != 0 || e.N != 0 {
+			n, err := ParseInt(FormatFloat(c.Float()))
+			return n, err == nil
+		}
 	}
 	if len(c.Base) > 0 {
-		n, _ = ParseInt(c.Base)
-	}
-	for _, e := range c.Ints {
-		d := int64(e.P - e.N) // two's complement: exact as long as the result fits
-		if (d > 0 && n > math.MaxInt64-d) || (d < 0 && n < math.MinInt64-d) {
+		var err error
+		if n, err = ParseInt(c.Base); err != nil {
 			return 0, false
 		}
-		n += d
 	}
-	return n, true
+	return c.intSum(n)
+}
+
+// intSum is n plus every actor's integer sum, exactly (in 128 bits: one
+// actor's sum may not fit in an int64 when the total does): ok is false
+// when the total does not fit in an int64.
+func (c Counter) intSum(n int64) (sum int64, ok bool) {
+	lo, hi := uint64(n), uint64(n>>63)
+	for _, e := range c.Ints {
+		var carry uint64
+		lo, carry = bits.Add64(lo, e.P, 0)
+		hi += carry
+		lo, carry = bits.Sub64(lo, e.N, 0)
+		hi -= carry
+	}
+	if int64(hi) != int64(lo)>>63 {
+		return 0, false
+	}
+	return int64(lo), true
+}
+
+// finite reports whether every float sum is finite (DecodeCounter refuses
+// the others).
+func (c Counter) finite() bool {
+	for _, e := range c.Floats {
+		if math.IsInf(e.P, 0) || math.IsInf(e.N, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Float is the counter's value as a float.
 func (c Counter) Float() float64 {
 	var f float64
+	var base int64 // an integer base joins the exact integer sum
 	if len(c.Base) > 0 {
-		f, _ = strconv.ParseFloat(string(c.Base), 64)
+		var err error
+		if base, err = ParseInt(c.Base); err != nil {
+			base = 0
+			f, _ = strconv.ParseFloat(string(c.Base), 64)
+		}
 	}
-	for _, e := range c.Ints {
-		f += float64(int64(e.P - e.N))
+	if n, ok := c.intSum(base); ok { // one rounding, not one per actor
+		f += float64(n)
+	} else {
+		f += float64(base)
+		for _, e := range c.Ints {
+			f += float64(e.P) - float64(e.N)
+		}
 	}
 	for _, e := range c.Floats {
 		f += e.P - e.N
@@ -113,6 +154,19 @@ func (c Counter) AddInt(actor version.Actor, delta int64) Counter {
 		out.Ints[i].N += uint64(-(delta + 1)) + 1
 	}
 	return out
+}
+
+// addInt is AddInt that reports ok=false instead of wrapping the actor's
+// sums: P and N only grow, and the join takes their maximum, so a sum that
+// wrapped would lose to its own older copies.
+func (c Counter) addInt(actor version.Actor, delta int64) (Counter, bool) {
+	out := c.AddInt(actor, delta)
+	var before IntEntry
+	if i := sort.Search(len(c.Ints), func(i int) bool { return c.Ints[i].Actor.Compare(actor) >= 0 }); i < len(c.Ints) && c.Ints[i].Actor == actor {
+		before = c.Ints[i]
+	}
+	i := sort.Search(len(out.Ints), func(i int) bool { return out.Ints[i].Actor.Compare(actor) >= 0 })
+	return out, out.Ints[i].P >= before.P && out.Ints[i].N >= before.N
 }
 
 // AddFloat returns c with actor's float sum moved by delta.

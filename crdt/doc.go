@@ -17,6 +17,9 @@
 //     member drops the dots the remover has seen, and the merge drops a dot
 //     that one side holds and the other has seen but no longer holds. A
 //     concurrent add carries a dot the remover never saw, so it survives.
+//     A removal that empties the collection writes a tombstone of the
+//     collection's type, which yields to elements added concurrently; a
+//     collection whose elements are all gone reads as missing.
 //   - A hash field's or a score's concurrent values are concurrent siblings
 //     of that field: the newest timestamp is read, and the next write of the
 //     field replaces them all. HINCRBY, HINCRBYFLOAT and ZINCRBY make the

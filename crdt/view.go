@@ -24,6 +24,9 @@ func KeyType(o version.Object, nowMs int64) (version.Type, bool) {
 	if !ok {
 		return 0, false
 	}
+	if w.Type == version.TypeCounter {
+		return version.TypeString, true
+	}
 	return w.Type, true
 }
 

@@ -82,7 +82,8 @@ func (s Sibling) Live(nowMs int64) bool { return !s.Tombstone && !s.Expired(nowM
 func (s Sibling) IsElement() bool { return s.Field != nil }
 
 // Compare orders siblings by dot, then field: the order objects keep them
-// in, and the identity Merge matches copies by.
+// in, and the identity Merge matches copies by. The key's own version (no
+// field) comes before the elements, the empty field ("") included.
 func (s Sibling) Compare(t Sibling) int {
 	if c := s.Dot.Compare(t.Dot); c != 0 {
 		return c
@@ -244,22 +245,55 @@ func sameDot(s, t Sibling) Sibling {
 // are not elements, the newest by timestamp, ties broken by dot. It may be
 // a tombstone, expired, or a typed key's header; ok is false for an object
 // with no such sibling.
+//
+// A collection emptied by removals leaves a tombstone of the collection's
+// type. Removals are observed-remove (add wins), so that tombstone does not
+// hide elements added by writes it had not seen: while the object holds
+// elements of its type it yields to the key's other versions.
 func (o Object) Winner() (w Sibling, ok bool) {
+	els := o.elementTypes()
+	var emptied Sibling
+	var hasEmptied bool
 	for _, s := range o.Siblings {
-		if s.IsElement() {
-			continue
-		}
-		if !ok || s.newer(w) {
+		switch {
+		case s.IsElement():
+		case s.Tombstone && s.Type >= TypeHash && els&(1<<s.Type) != 0:
+			if !hasEmptied || s.newer(emptied) {
+				emptied, hasEmptied = s, true
+			}
+		case !ok || s.newer(w):
 			w, ok = s, true
 		}
 	}
+	if !ok && hasEmptied {
+		return emptied, true
+	}
 	return w, ok
+}
+
+// elementTypes is the set of types (bit 1<<t) o holds elements of.
+func (o Object) elementTypes() (m uint32) {
+	for _, s := range o.Siblings {
+		if s.IsElement() {
+			m |= 1 << s.Type
+		}
+	}
+	return m
+}
+
+// liveVersion reports whether s, one of the key's own versions, makes the
+// key exist at nowMs: a value that has not expired, and for a collection's
+// header only while the object holds one of its elements (concurrent
+// removals can leave headers whose elements are all gone; Redis has no
+// empty collections). els is o.elementTypes().
+func liveVersion(s Sibling, nowMs int64, els uint32) bool {
+	return s.Live(nowMs) && (s.Type < TypeHash || els&(1<<s.Type) != 0)
 }
 
 // Value is what a plain GET returns: the winner's value if it is live.
 func (o Object) Value(nowMs int64) (Sibling, bool) {
 	w, ok := o.Winner()
-	if !ok || !w.Live(nowMs) {
+	if !ok || !liveVersion(w, nowMs, o.elementTypes()) {
 		return Sibling{}, false
 	}
 	return w, true
@@ -269,8 +303,9 @@ func (o Object) Value(nowMs int64) (Sibling, bool) {
 // not expired, in dot order.
 func (o Object) Live(nowMs int64) []Sibling {
 	var live []Sibling
+	els := o.elementTypes()
 	for _, s := range o.Siblings {
-		if !s.IsElement() && s.Live(nowMs) {
+		if !s.IsElement() && liveVersion(s, nowMs, els) {
 			live = append(live, s)
 		}
 	}
@@ -278,14 +313,15 @@ func (o Object) Live(nowMs int64) []Sibling {
 }
 
 // Dead reports whether the object holds something and every one of the
-// key's versions (elements aside) is a tombstone or expired: it reads as
-// missing and may eventually be reaped.
+// key's versions (elements aside) is a tombstone, expired or an empty
+// collection: it reads as missing and may eventually be reaped.
 func (o Object) Dead(nowMs int64) bool {
 	if o.IsZero() {
 		return false
 	}
+	els := o.elementTypes()
 	for _, s := range o.Siblings {
-		if !s.IsElement() && s.Live(nowMs) {
+		if !s.IsElement() && liveVersion(s, nowMs, els) {
 			return false
 		}
 	}

@@ -8,6 +8,7 @@ package version
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -354,4 +355,237 @@ func FuzzDecodeContext(f *testing.F) {
 			t.Fatalf("re-encoding an accepted context failed: %v", err)
 		}
 	})
+}
+
+// typedHistory drives a few replicas through typed writes shaped as
+// package crdt makes them: a header (no field) and element siblings with
+// fields from a small alphabet that includes the empty field, stamped with
+// the write's dot; removals drop the elements they name and keep the rest;
+// deletions write a tombstone and keep nothing. It returns every object
+// any replica held along the way.
+func typedHistory(t *rapid.T) []Object {
+	fields := []string{"", "a", "b"}
+	types := []Type{TypeHash, TypeSet, TypeZSet}
+	nReplicas := rapid.IntRange(1, 3).Draw(t, "replicas")
+	replicas := make([]Object, nReplicas)
+	var seen []Object
+	steps := rapid.IntRange(1, 25).Draw(t, "steps")
+	for i := 0; i < steps; i++ {
+		r := rapid.IntRange(0, nReplicas-1).Draw(t, "replica")
+		ts := int64(rapid.IntRange(0, 50).Draw(t, "ts"))
+		o := replicas[r]
+		switch rapid.IntRange(0, 4).Draw(t, "op") {
+		case 0, 1: // add or set elements, remove others
+			typ := rapid.SampledFrom(types).Draw(t, "type")
+			add := []Sibling{{Type: typ, Timestamp: ts}}
+			touched := map[string]bool{}
+			for _, f := range fields {
+				switch rapid.IntRange(0, 2).Draw(t, "field op") {
+				case 1:
+					add = append(add, Sibling{Type: typ, Field: []byte(f), Value: []byte(fmt.Sprintf("r%d", i)), Timestamp: ts})
+					touched[f] = true
+				case 2:
+					touched[f] = true
+				}
+			}
+			keep := func(s Sibling) bool { return s.IsElement() && s.Type == typ && !touched[string(s.Field)] }
+			replicas[r] = o.Write(actor(r), 0, o.VV, keep, add...)
+		case 2: // DEL, or a string SET over whatever was there
+			s := Sibling{Tombstone: true, Timestamp: ts}
+			if rapid.Bool().Draw(t, "set") {
+				s = Sibling{Value: []byte("s"), Timestamp: ts, Expiry: int64(rapid.IntRange(0, 60).Draw(t, "expiry"))}
+			}
+			replicas[r] = o.Write(actor(r), 0, o.VV, nil, s)
+		case 3:
+			from := rapid.IntRange(0, nReplicas-1).Draw(t, "from")
+			replicas[r] = Merge(o, replicas[from])
+		case 4: // a replica's housekeeping
+			replicas[r], _ = o.Compact(int64(rapid.IntRange(0, 60).Draw(t, "now")))
+			if rapid.Bool().Draw(t, "cap") {
+				replicas[r], _ = replicas[r].Cap(1)
+			}
+		}
+		if err := replicas[r].Validate(); err != nil {
+			t.Fatalf("invariant broken: %v\n%+v", err, replicas[r])
+		}
+		seen = append(seen, replicas[r])
+	}
+	return append(seen, replicas...)
+}
+
+// sameObject compares sibling by sibling with Sibling.Equal, so that a nil
+// field and an empty one differ.
+func sameObject(a, b Object) bool {
+	return a.VV.Equal(b.VV) && slices.EqualFunc(a.Siblings, b.Siblings, Sibling.Equal)
+}
+
+func TestTypedMergeLaws(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		objs := typedHistory(t)
+		a, b, c := pick(t, objs, "a"), pick(t, objs, "b"), pick(t, objs, "c")
+		if !sameObject(Merge(a, b), Merge(b, a)) {
+			t.Fatalf("merge(a,b) != merge(b,a)\na=%+v\nb=%+v", a, b)
+		}
+		if !sameObject(Merge(Merge(a, b), c), Merge(a, Merge(b, c))) {
+			t.Fatalf("merge not associative\na=%+v\nb=%+v\nc=%+v", a, b, c)
+		}
+		if ab := Merge(a, b); !sameObject(Merge(a, a), a) || !sameObject(Merge(ab, b), ab) {
+			t.Fatalf("merge not idempotent")
+		}
+		if err := Merge(a, b).Validate(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestTypedRoundTrip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		for _, o := range typedHistory(t) {
+			got, err := DecodeObject(AppendObject(nil, o))
+			if err != nil {
+				t.Fatalf("decode: %v\n%+v", err, o)
+			}
+			if !sameObject(got, o) {
+				t.Fatalf("round trip changed the object\n%+v\n%+v", o, got)
+			}
+		}
+	})
+}
+
+// Regression: an element with the empty field (HSET h "" v) sorted and
+// merged as the same sibling as the header its write stamped with the same
+// dot, so the write was invalid and a merge could drop either one.
+func TestEmptyFieldIsAnElement(t *testing.T) {
+	o := Object{}.Write(actor(1), 0, nil, nil,
+		Sibling{Type: TypeHash, Timestamp: 1},
+		Sibling{Type: TypeHash, Field: []byte{}, Value: []byte("v"), Timestamp: 1},
+		Sibling{Type: TypeHash, Field: []byte("a"), Value: []byte("w"), Timestamp: 1})
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Siblings) != 3 || o.Siblings[0].IsElement() || !o.Siblings[1].IsElement() || len(o.Siblings[1].Field) != 0 {
+		t.Fatalf("want header, \"\", \"a\" in that order: %+v", o.Siblings)
+	}
+	hdr, empty := o.Siblings[0], o.Siblings[1]
+	if hdr.Compare(empty) >= 0 || empty.Compare(hdr) <= 0 || empty.Compare(empty) != 0 {
+		t.Fatal("the header must sort before the element with the empty field")
+	}
+	got, err := DecodeObject(AppendObject(nil, o))
+	if err != nil || !sameObject(got, o) || got.Siblings[1].Field == nil {
+		t.Fatalf("round trip: %v\n%+v", err, got)
+	}
+	if m := Merge(o, got); !sameObject(m, o) {
+		t.Fatalf("merge of two copies lost a sibling: %+v", m)
+	}
+	// A concurrent write elsewhere keeps both through the merge.
+	other := Object{}.Write(actor(2), 0, nil, nil, Sibling{Type: TypeHash, Timestamp: 2})
+	if m := Merge(o, other); len(m.Siblings) != 4 {
+		t.Fatalf("merge with a concurrent header: %+v", m.Siblings)
+	}
+}
+
+// The key's own versions decide Winner, Live, Dead and DeathTime; elements
+// never do, and Compact drops the elements of a dead object.
+func TestElementsDoNotDecideTheKey(t *testing.T) {
+	o := Object{}.Write(actor(1), 0, nil, nil,
+		Sibling{Type: TypeSet, Timestamp: 5, Expiry: 100},
+		Sibling{Type: TypeSet, Field: []byte("m"), Timestamp: 50})
+	if w, ok := o.Winner(); !ok || w.IsElement() || w.Timestamp != 5 {
+		t.Fatalf("winner %+v %v", w, ok)
+	}
+	if len(o.Live(0)) != 1 || o.Dead(0) || !o.Dead(100) || o.DeathTime() != 100 {
+		t.Fatalf("live %d dead %v/%v death %d", len(o.Live(0)), o.Dead(0), o.Dead(100), o.DeathTime())
+	}
+	c, changed := o.Compact(100)
+	if !changed || len(c.Siblings) != 1 || !c.Siblings[0].Tombstone || c.Siblings[0].IsElement() {
+		t.Fatalf("compact of an expired set: %+v", c.Siblings)
+	}
+	if !sameObject(Merge(o, c), c) || !sameObject(Merge(c, o), c) {
+		t.Fatal("the compacted copy must win the merge from either side")
+	}
+}
+
+// Cap folds each element's concurrent versions separately from the key's.
+func TestCapGroupsByField(t *testing.T) {
+	var o Object
+	for i := 0; i < 3; i++ {
+		o = Merge(o, Object{}.Write(actor(i), 0, nil, nil,
+			Sibling{Type: TypeHash, Timestamp: int64(i)},
+			Sibling{Type: TypeHash, Field: []byte{}, Value: []byte{byte(i)}, Timestamp: int64(i)},
+			Sibling{Type: TypeHash, Field: []byte("f"), Value: []byte{byte(i)}, Timestamp: int64(i)}))
+	}
+	c, folded := o.Cap(2)
+	if folded != 3 || len(c.Siblings) != 6 {
+		t.Fatalf("folded %d kept %d", folded, len(c.Siblings))
+	}
+	for _, s := range c.Siblings {
+		if s.Timestamp == 0 {
+			t.Fatalf("kept the oldest of a group: %+v", s)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzDecodeTypedObject(f *testing.F) {
+	o := Object{}.Write(actor(1), 0, nil, nil,
+		Sibling{Type: TypeZSet, Timestamp: 1, Expiry: 9},
+		Sibling{Type: TypeZSet, Field: []byte{}, Value: []byte("r12345678"), Timestamp: 1})
+	f.Add(AppendObject(nil, o))
+	f.Add(AppendObject(nil, Object{}.Put(actor(2), nil, Sibling{Type: TypeCounter, Value: []byte{0, 0, 0, 0}})))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeObject(b)
+		if err != nil {
+			return
+		}
+		again, err := DecodeObject(AppendObject(nil, o))
+		if err != nil || !sameObject(again, o) {
+			t.Fatalf("re-encoding an accepted object failed: %v", err)
+		}
+		_, _ = o.Compact(0)
+		_, _ = o.Cap(1)
+		_ = Merge(o, again)
+	})
+}
+
+// Regression: a removal that empties a collection wrote a plain tombstone
+// which, newer by the clock, hid a member added concurrently (add wins);
+// concurrent removals of the last members left a header with no elements
+// that read as an empty, live collection and was never dead.
+func TestEmptiedCollections(t *testing.T) {
+	set := func(o Object, a Actor, ts int64, add []string, remove ...string) Object {
+		gone := map[string]bool{}
+		for _, f := range append(remove, add...) {
+			gone[f] = true
+		}
+		sibs := []Sibling{{Type: TypeSet, Timestamp: ts}}
+		for _, f := range add {
+			sibs = append(sibs, Sibling{Type: TypeSet, Field: []byte(f), Timestamp: ts})
+		}
+		return o.Write(a, 0, o.VV, func(s Sibling) bool { return s.IsElement() && !gone[string(s.Field)] }, sibs...)
+	}
+	base := set(Object{}, actor(1), 10, []string{"x", "y"})
+	emptied := base.Write(actor(1), 0, base.VV, nil, Sibling{Type: TypeSet, Tombstone: true, Timestamp: 30})
+	added := set(base, actor(2), 20, []string{"z"})
+	m := Merge(emptied, added)
+	if w, ok := m.Value(0); !ok || w.Tombstone || w.Type != TypeSet {
+		t.Fatalf("the emptying tombstone hid a concurrent add: %+v %v", w, ok)
+	}
+	if m.Dead(0) || len(m.Live(0)) != 1 {
+		t.Fatalf("dead=%v live=%d", m.Dead(0), len(m.Live(0)))
+	}
+	if w, ok := emptied.Winner(); !ok || !w.Tombstone {
+		t.Fatal("alone, the emptied collection is a tombstone")
+	}
+	// Concurrent removals of the last members: headers, no elements.
+	a := set(base, actor(1), 20, nil, "x")
+	b := set(base, actor(2), 20, nil, "y")
+	m = Merge(a, b)
+	if _, ok := m.Value(0); ok || !m.Dead(0) || len(m.Live(0)) != 0 {
+		t.Fatalf("an empty collection reads as live: %+v", m)
+	}
+	if _, ok := a.Value(0); !ok {
+		t.Fatal("a collection with an element is live")
+	}
 }
