@@ -36,11 +36,12 @@ type counters struct {
 	expires atomic.Int64
 }
 
-// classify returns how an object counts: whether its winner is a value,
-// and whether that value has an expiry.
+// classify returns how an object counts: whether its winner is a value
+// (an expired one too, until the sweep; a collection only while it has
+// elements), and whether that value has an expiry.
 func classify(o version.Object) (live, expires bool) {
-	w, ok := o.Winner()
-	if !ok || w.Tombstone {
+	w, ok := o.Value(0)
+	if !ok {
 		return false, false
 	}
 	return true, w.Expiry != 0

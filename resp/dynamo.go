@@ -32,7 +32,7 @@ func (s *Server) cmdGetCtx(ctx context.Context, c *Client, args [][]byte, w *Wri
 		return
 	}
 	now := s.nowMs()
-	if t, ok := crdt.KeyType(o, now); ok && t != version.TypeString {
+	if v, ok := o.Value(now); ok && v.Type != version.TypeString {
 		// A typed key merges its concurrent versions itself: no context.
 		w.WriteError(msgWrongType)
 		return
