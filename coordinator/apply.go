@@ -87,6 +87,7 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 			}
 		}
 		s.Tombstone = true
+		s.Type = collectionTombstone(live, found)
 
 	case OpAppend:
 		if found && len(val)+len(op.Value) > maxValueBytes {
@@ -134,6 +135,7 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		if !op.Persist && op.ExpireAt <= nowMs {
 			// Redis deletes a key given an expiry in the past.
 			s.Tombstone = true
+			s.Type = collectionTombstone(live, found)
 			break
 		}
 		// The key stays what it is, elements and all; only its header
@@ -187,6 +189,17 @@ func applyTyped(cur version.Object, op crdt.Op, actor version.Actor, counter fun
 	next, write, r, err := crdt.Apply(cur, op, actor, counter, nowMs)
 	res := Result{Applied: write, Int: r.Int, Bytes: r.Bytes, Null: r.Null, Values: r.Values, Object: next}
 	return next, write, res, err
+}
+
+// collectionTombstone is the type of a tombstone that deletes live: a
+// collection's own type, so that elements added concurrently, which the
+// deleter had not seen, survive the delete (version.Object.Winner); a
+// string's tombstone is plain and the newest version wins.
+func collectionTombstone(live version.Sibling, found bool) version.Type {
+	if found && live.Type >= version.TypeHash {
+		return live.Type
+	}
+	return version.TypeString
 }
 
 // keptExpiry is the expiry a read-modify-write keeps: Redis's INCR,

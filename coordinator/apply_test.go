@@ -407,3 +407,30 @@ func TestDotClockNeverGoesBackAcrossRestarts(t *testing.T) {
 		t.Fatalf("after a restart the clock went back to %d", n)
 	}
 }
+
+// DEL of a collection removes what its coordinator had seen: a member added
+// concurrently survives, and the key reads as the set of that member,
+// whichever write has the newer timestamp.
+func TestApplyDeleteOfACollectionIsObservedRemove(t *testing.T) {
+	sadd := func(cur version.Object, actor version.Actor, m string, now int64) version.Object {
+		next, _, _, err := Apply(cur, Op{Kind: OpTyped, Typed: crdt.Op{Kind: crdt.OpSAdd, Fields: [][]byte{[]byte(m)}}}, actor, now, testMax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	base := sadd(version.Object{}, actorA, "x", 100)
+	for _, delAt := range []int64{150, 250} { // before and after the concurrent add
+		deleted, write, res, err := Apply(base, Op{Kind: OpDelete}, actorA, delAt, testMax)
+		if err != nil || !write || !res.Applied {
+			t.Fatalf("DEL: write %v applied %v err %v", write, res.Applied, err)
+		}
+		added := sadd(base, actorB, "y", 200)
+		for _, merged := range []version.Object{version.Merge(deleted, added), version.Merge(added, deleted)} {
+			els, found, err := crdt.Elements(merged, version.TypeSet, 300)
+			if err != nil || !found || len(els) != 1 || string(els[0].Field) != "y" {
+				t.Fatalf("DEL at %d merged with a concurrent SADD y: %v found %v err %v; want the set {y}", delAt, els, found, err)
+			}
+		}
+	}
+}
