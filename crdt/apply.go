@@ -62,12 +62,13 @@ func (op Op) Valid() bool { return op.Kind > 0 && op.Kind < opLimit }
 
 // NeedsRead reports whether the op depends on state the coordinator may
 // not hold locally, so that it must read a quorum first: removals (to
-// remove what the last acknowledged writes added) and conditional writes.
+// remove what the last acknowledged writes added; a store removes all the
+// key held) and conditional writes.
 // Additions and increments apply to the local object alone.
 func (op Op) NeedsRead() bool {
 	switch op.Kind {
 	case OpHDel, OpSRem, OpSPop, OpZRem, OpZPopMin, OpZPopMax,
-		OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex:
+		OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex, OpStore:
 		return true
 	case OpHSet:
 		return op.Flags&FlagNX != 0

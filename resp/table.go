@@ -53,7 +53,7 @@ func subs(cmds ...*Command) map[string]*Command {
 }
 
 func (s *Server) builtinCommands() []*Command {
-	return append(s.coreCommands(), s.hashCommands()...)
+	return append(append(s.coreCommands(), s.hashCommands()...), s.setCommands()...)
 }
 
 func (s *Server) coreCommands() []*Command {

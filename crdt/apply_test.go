@@ -1,0 +1,34 @@
+package crdt
+
+import (
+	"testing"
+
+	"github.com/dynago/dynago/version"
+)
+
+// A store (SINTERSTORE, SUNIONSTORE …) replaces the key whatever type it
+// held, as Redis's do, and an empty result deletes it; it reads a quorum
+// first, since it removes everything the key held.
+func TestStoreReplacesAnyType(t *testing.T) {
+	a := version.NewActor([]byte("node-one"), 1)
+	str := version.Object{}.Write(a, 1, nil, nil, version.Sibling{Value: []byte("v"), Timestamp: 1})
+	op := Op{Kind: OpStore, Type: version.TypeSet, Fields: [][]byte{[]byte("b"), []byte("a"), []byte("b")}}
+	if !op.NeedsRead() {
+		t.Error("OpStore does not read a quorum first")
+	}
+	next, write, res, err := Apply(str, op, a, nil, 10)
+	if err != nil || !write || res.Int != 2 {
+		t.Fatalf("store over a string: write %v res %+v err %v", write, res, err)
+	}
+	els, found, err := Elements(next, version.TypeSet, 10)
+	if err != nil || !found || len(els) != 2 || string(els[0].Field) != "a" || string(els[1].Field) != "b" {
+		t.Fatalf("stored set: %+v found %v err %v", els, found, err)
+	}
+	next, write, _, err = Apply(next, Op{Kind: OpStore, Type: version.TypeSet}, a, nil, 20)
+	if err != nil || !write {
+		t.Fatalf("empty store: write %v err %v", write, err)
+	}
+	if _, ok := KeyType(next, 20); ok {
+		t.Error("an empty store left the key")
+	}
+}
