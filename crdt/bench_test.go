@@ -28,7 +28,7 @@ func BenchmarkApplyBySize(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%d", opName(kind), n), func(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					next := mustApply(b, o, benchOp(kind, n+i%16), actor)
-					_ = version.AppendObject(nil, next)
+					_ = version.AppendObject(make([]byte, 0, next.EncodedSize()), next) // as the engine sizes its buffer
 				}
 			})
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/cespare/xxhash/v2"
@@ -160,31 +159,26 @@ func (o Object) PutCounter(actor Actor, counter uint64, ctx VV, s Sibling) Objec
 func (o Object) Write(actor Actor, counter uint64, ctx VV, keep func(Sibling) bool, add ...Sibling) Object {
 	dot := Dot{Actor: actor, Counter: max(counter, o.NextCounter(actor, ctx))}
 	out := Object{VV: o.VV.Join(ctx).withDot(dot)}
-	out.Siblings = make([]Sibling, 0, len(o.Siblings)+len(add))
-	for _, old := range o.Siblings {
-		if !ctx.Covers(old.Dot) || (keep != nil && keep(old)) {
-			out.Siblings = append(out.Siblings, old)
-		}
-	}
-	// The kept siblings are in order already; the added ones share one dot
-	// and go in by field, merged in rather than sorted with the rest.
+	// The added siblings share one dot and go in by field; the kept ones
+	// are in order already, so one pass merges the two.
 	added := make([]Sibling, len(add))
 	for i, s := range add {
 		s.Dot = dot
 		added[i] = s
 	}
 	sortSiblings(added)
-	at := 0
-	if len(added) > 0 {
-		at = sort.Search(len(out.Siblings), func(i int) bool { return out.Siblings[i].Compare(added[0]) > 0 })
-	}
-	for _, s := range added {
-		for at < len(out.Siblings) && out.Siblings[at].Compare(s) < 0 {
-			at++
+	out.Siblings = make([]Sibling, 0, len(o.Siblings)+len(add))
+	for _, old := range o.Siblings {
+		if ctx.Covers(old.Dot) && (keep == nil || !keep(old)) {
+			continue
 		}
-		out.Siblings = slices.Insert(out.Siblings, at, s)
-		at++
+		for len(added) > 0 && added[0].Compare(old) < 0 {
+			out.Siblings = append(out.Siblings, added[0])
+			added = added[1:]
+		}
+		out.Siblings = append(out.Siblings, old)
 	}
+	out.Siblings = append(out.Siblings, added...)
 	if len(out.Siblings) == 0 {
 		out.Siblings = nil
 	}
