@@ -112,7 +112,9 @@ func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor ui
 	}
 	t := op.keyType()
 	w, live := cur.Value(nowMs)
-	if live && w.Type != t && !(t == version.TypeCounter && w.Type == version.TypeString) {
+	// OpStore replaces the key whatever it holds, as Redis's *STORE
+	// commands overwrite their destination.
+	if live && w.Type != t && op.Kind != OpStore && !(t == version.TypeCounter && w.Type == version.TypeString) {
 		return cur, false, res, ErrWrongType
 	}
 	b := &builder{cur: cur, t: t, now: nowMs, actor: actor, exists: live && w.Type == t, header: w}
