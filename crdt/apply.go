@@ -433,7 +433,13 @@ func (b *builder) zadd(op Op) (Result, error) {
 			if !found {
 				res.Int++
 			}
-			b.put(m, counterValue(c.AddFloat(b.actor, sc)))
+			if next := c.AddFloat(b.actor, sc); math.IsInf(v, 0) || !next.finite() {
+				// An infinite score absorbs further increments, and a
+				// counter cannot hold one: it becomes a register.
+				b.put(m, scoreValue(v))
+			} else {
+				b.put(m, counterValue(next))
+			}
 			res.Bytes = FormatScore(v)
 			continue
 		}

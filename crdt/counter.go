@@ -132,6 +132,17 @@ func (c Counter) AddFloat(actor version.Actor, delta float64) Counter {
 	return out
 }
 
+// finite reports whether every float sum of c is finite (DecodeCounter
+// refuses an infinite one).
+func (c Counter) finite() bool {
+	for _, e := range c.Floats {
+		if math.IsInf(e.P, 0) || math.IsInf(e.N, 0) {
+			return false
+		}
+	}
+	return true
+}
+
 func (c Counter) clone() Counter {
 	return Counter{Base: c.Base, BaseTs: c.BaseTs,
 		Ints: append([]IntEntry(nil), c.Ints...), Floats: append([]FloatEntry(nil), c.Floats...)}

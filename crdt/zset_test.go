@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"errors"
 	"math"
 	"testing"
 
@@ -61,5 +62,41 @@ func TestStoreReplacesAnyType(t *testing.T) {
 	next, _, _, err = Apply(next, Op{Kind: OpStore, Type: version.TypeSet}, actor, nil, 11)
 	if _, live := next.Value(11); err != nil || live {
 		t.Fatalf("empty store: live %v, %v", live, err)
+	}
+}
+
+// ZINCRBY by an infinity, or past the largest float, leaves a readable
+// infinite score (a counter cannot hold one), and the opposite infinity
+// is Redis's NaN error.
+func TestIncrementToInfinity(t *testing.T) {
+	actor := version.NewActor([]byte("node"), 1)
+	incr := func(o version.Object, by string, now int64) (version.Object, Result, error) {
+		op := Op{Kind: OpZAdd, Flags: FlagIncr, Fields: [][]byte{[]byte("m")}, Values: [][]byte{[]byte(by)}}
+		next, _, res, err := Apply(o, op, actor, nil, now)
+		return next, res, err
+	}
+	score := func(o version.Object) float64 {
+		e, ok, err := Lookup(o, version.TypeZSet, []byte("m"), 100)
+		if !ok || err != nil {
+			t.Fatalf("lookup: %v %v", ok, err)
+		}
+		return e.Score
+	}
+	o, _, err := incr(version.Object{}, "1.5e308", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _, err = incr(o, "1.5e308", 2); err != nil || !math.IsInf(score(o), 1) {
+		t.Fatalf("past the largest float: %v", err)
+	}
+	if o, _, err = incr(o, "-1", 3); err != nil || !math.IsInf(score(o), 1) {
+		t.Fatalf("inf - 1: %v", err)
+	}
+	if _, _, err = incr(o, "-inf", 4); !errors.Is(err, ErrNaN) {
+		t.Fatalf("inf + -inf: %v, want ErrNaN", err)
+	}
+	o, _, _ = incr(version.Object{}, "-inf", 5)
+	if !math.IsInf(score(o), -1) {
+		t.Fatalf("-inf: %v", score(o))
 	}
 }
