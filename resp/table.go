@@ -53,7 +53,8 @@ func subs(cmds ...*Command) map[string]*Command {
 }
 
 func (s *Server) builtinCommands() []*Command {
-	return append(s.coreCommands(), s.hashCommands()...)
+	cmds := append(s.coreCommands(), s.hashCommands()...)
+	return append(cmds, s.zsetCommands()...)
 }
 
 func (s *Server) coreCommands() []*Command {
