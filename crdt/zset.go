@@ -46,19 +46,59 @@ func ParseScore(b []byte) (float64, error) {
 	return f, nil
 }
 
-// FormatScore prints a score as Redis 7 does: the shortest decimal that
-// round-trips, inf and -inf for the infinities.
+// FormatScore prints a score as Redis 7.2's d2string does: inf and -inf
+// for the infinities, an integer's digits when the score is one within
+// ±2^62, otherwise the shortest decimal that round-trips, laid out as
+// fpconv_dtoa lays it out (plain up to about 1e21 and down to 1e-6, else
+// d.ddde±x with no padding of the exponent).
 func FormatScore(f float64) []byte {
 	switch {
 	case math.IsInf(f, 1):
 		return []byte("inf")
 	case math.IsInf(f, -1):
 		return []byte("-inf")
-	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e17 {
+	case f == math.Trunc(f) && math.Abs(f) <= math.MaxInt64/2:
 		return strconv.AppendInt(nil, int64(f), 10)
 	}
-	return strconv.AppendFloat(nil, f, 'g', -1, 64)
+	var out []byte
+	if f < 0 {
+		out, f = append(out, '-'), -f
+	}
+	// d.ddde±x: the shortest digits and the decimal exponent.
+	e := strconv.AppendFloat(nil, f, 'e', -1, 64)
+	at := bytes.IndexByte(e, 'e')
+	exp, _ := strconv.Atoi(string(e[at+1:]))
+	digits := append(e[:1:1], bytes.TrimPrefix(e[1:at], []byte("."))...)
+	nd := len(digits)
+	k := exp - nd + 1 // the value is digits × 10^k
+	absExp := max(exp, -exp)
+	switch {
+	case k >= 0 && absExp < nd+7:
+		out = append(out, digits...)
+		return append(out, bytes.Repeat([]byte("0"), k)...)
+	case k < 0 && (k > -7 || absExp < 4):
+		off := nd + k
+		if off > 0 {
+			out = append(out, digits[:off]...)
+			out = append(out, '.')
+			return append(out, digits[off:]...)
+		}
+		out = append(out, "0."...)
+		out = append(out, bytes.Repeat([]byte("0"), -off)...)
+		return append(out, digits...)
+	}
+	out = append(out, digits[0])
+	if nd > 1 {
+		out = append(out, '.')
+		out = append(out, digits[1:]...)
+	}
+	out = append(out, 'e')
+	if exp < 0 {
+		out = append(out, '-')
+	} else {
+		out = append(out, '+')
+	}
+	return strconv.AppendInt(out, int64(absExp), 10)
 }
 
 // ScoreBound is one end of a ZRANGEBYSCORE range.

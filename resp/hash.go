@@ -73,26 +73,40 @@ func (s *Server) cmdHSetNX(ctx context.Context, c *Client, args [][]byte, w *Wri
 
 // HGET key field
 func (s *Server) cmdHGet(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	e, found, ok := s.lookupElement(ctx, w, args[1], version.TypeHash, args[2])
+	s.elementValue(ctx, w, args, version.TypeHash, writeValue)
+}
+
+// elementValue is HGET and ZSCORE key name: the element's value, or nil.
+func (s *Server) elementValue(ctx context.Context, w *Writer, args [][]byte, t version.Type, value func(*Writer, crdt.Element)) {
+	e, found, ok := s.lookupElement(ctx, w, args[1], t, args[2])
 	switch {
 	case !ok:
 	case !found:
 		w.WriteNull()
 	default:
-		w.WriteBulk(e.Value)
+		value(w, e)
 	}
 }
 
+// writeValue writes a hash field's value.
+func writeValue(w *Writer, e crdt.Element) { w.WriteBulk(e.Value) }
+
 // HMGET key field [field …]
 func (s *Server) cmdHMGet(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	els, _, ok := s.readCollection(ctx, w, args[1], version.TypeHash)
+	s.elementValues(ctx, w, args, version.TypeHash, writeValue)
+}
+
+// elementValues is HMGET and ZMSCORE key name [name …]: each element's
+// value, or nil.
+func (s *Server) elementValues(ctx context.Context, w *Writer, args [][]byte, t version.Type, value func(*Writer, crdt.Element)) {
+	els, _, ok := s.readCollection(ctx, w, args[1], t)
 	if !ok {
 		return
 	}
 	w.WriteArray(len(args) - 2)
 	for _, f := range args[2:] {
 		if e, found := findElement(els, f); found {
-			w.WriteBulk(e.Value)
+			value(w, e)
 		} else {
 			w.WriteNull()
 		}
@@ -194,7 +208,7 @@ func (s *Server) cmdHIncrByFloat(ctx context.Context, c *Client, args [][]byte, 
 
 // HRANDFIELD key [count [WITHVALUES]]
 func (s *Server) cmdHRandField(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	s.randomElements(ctx, w, args, version.TypeHash, "withvalues", func(w *Writer, e crdt.Element) { w.WriteBulk(e.Value) })
+	s.randomElements(ctx, w, args, version.TypeHash, "withvalues", writeValue)
 }
 
 // randomElements is HRANDFIELD, SRANDMEMBER and ZRANDMEMBER: without a
@@ -225,26 +239,30 @@ func (s *Server) randomElements(ctx context.Context, w *Writer, args [][]byte, t
 		w.WriteBulk(randomPick(els, 1)[0].Field)
 		return
 	}
-	picked := randomPick(els, count)
-	with := len(args) == 4
+	writeElements(w, randomPick(els, count), len(args) == 4, value)
+}
+
+// writeElements writes elements' names, each followed by its value when
+// with is set: under RESP3 a [name, value] pair per element, under RESP2
+// one flat array (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES).
+func writeElements(w *Writer, els []crdt.Element, with bool, value func(*Writer, crdt.Element)) {
 	if !with {
-		w.WriteArray(len(picked))
-		for _, e := range picked {
+		w.WriteArray(len(els))
+		for _, e := range els {
 			w.WriteBulk(e.Field)
 		}
 		return
 	}
-	if w.Proto() >= 3 {
-		w.WriteArray(len(picked))
-		for _, e := range picked {
+	pairs := w.Proto() >= 3
+	if pairs {
+		w.WriteArray(len(els))
+	} else {
+		w.WriteArray(2 * len(els))
+	}
+	for _, e := range els {
+		if pairs {
 			w.WriteArray(2)
-			w.WriteBulk(e.Field)
-			value(w, e)
 		}
-		return
-	}
-	w.WriteArray(2 * len(picked))
-	for _, e := range picked {
 		w.WriteBulk(e.Field)
 		value(w, e)
 	}

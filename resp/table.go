@@ -53,7 +53,9 @@ func subs(cmds ...*Command) map[string]*Command {
 }
 
 func (s *Server) builtinCommands() []*Command {
-	return append(append(s.coreCommands(), s.hashCommands()...), s.setCommands()...)
+	cmds := append(s.coreCommands(), s.hashCommands()...)
+	cmds = append(cmds, s.setCommands()...)
+	return append(cmds, s.zsetCommands()...)
 }
 
 func (s *Server) coreCommands() []*Command {

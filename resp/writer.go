@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/dynago/dynago/crdt"
 )
 
 // Writer builds RESP replies into a byte buffer. It speaks RESP2 by default
@@ -134,18 +136,12 @@ func (w *Writer) WriteBool(b bool) {
 	}
 }
 
-// WriteDouble writes a double: ,x in RESP3, a bulk string in RESP2.
+// WriteDouble writes a double: ,x in RESP3, a bulk string in RESP2, both
+// printed as Redis 7.2 prints a double (crdt.FormatScore), nan for NaN.
 func (w *Writer) WriteDouble(f float64) {
-	var s string
-	switch {
-	case math.IsInf(f, 1):
-		s = "inf"
-	case math.IsInf(f, -1):
-		s = "-inf"
-	case math.IsNaN(f):
-		s = "nan"
-	default:
-		s = strconv.FormatFloat(f, 'g', 17, 64)
+	s := []byte("nan")
+	if !math.IsNaN(f) {
+		s = crdt.FormatScore(f)
 	}
 	if w.proto >= 3 {
 		w.buf = append(w.buf, ',')
@@ -153,7 +149,7 @@ func (w *Writer) WriteDouble(f float64) {
 		w.buf = append(w.buf, '\r', '\n')
 		return
 	}
-	w.WriteBulkString(s)
+	w.WriteBulk(s)
 }
 
 // WriteVerbatim writes verbatim text (INFO, CLIENT INFO): =n txt:… in
