@@ -5,7 +5,7 @@ BIN       := bin/dynago
 ARGS      ?=
 FUZZTIME  ?= 30s
 # Packages whose tests exercise concurrency run under the race detector.
-RACE_PKGS := ./version/... ./engine/... ./ring/... ./coordinator/... ./resp/... ./antientropy/... ./node/... ./internal/...
+RACE_PKGS := ./version/... ./crdt/... ./engine/... ./ring/... ./coordinator/... ./resp/... ./antientropy/... ./node/... ./internal/...
 
 .PHONY: all build run test test-short vet fuzz bench cluster cluster-stop clean
 
