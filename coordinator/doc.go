@@ -21,6 +21,11 @@
 // the request), and one that fails becomes a hint kept by the coordinator.
 // A failed write says whether it may have been applied (errors.go).
 //
+// Counters, hashes, sets and sorted sets (OpTyped, and the INCR family)
+// are applied by crdt.Apply in the same way. Those that only add or
+// increment apply to the local object without a quorum read; removals and
+// conditional writes read a quorum first (crdt.Op.NeedsRead).
+//
 // Reads (get.go) may be coordinated by any node: the targets are read in
 // parallel, the first R answers merged and returned, and a read repair
 // (readrepair.go) waits briefly for the rest and sends the merged object to

@@ -24,6 +24,10 @@
 //     of that field: the newest timestamp is read, and the next write of the
 //     field replaces them all. HINCRBY, HINCRBYFLOAT and ZINCRBY make the
 //     value a counter, whose concurrent versions join instead.
+//   - Removing the last element, or deleting the key, writes a tombstone of
+//     the collection's type. It drops the elements its writer had seen and
+//     yields to elements added concurrently, so a delete is observed-remove
+//     too.
 //   - A counter is a PN-counter: per actor (node incarnation) the sum of its
 //     increments and of its decrements, plus the base a string held when it
 //     was converted. Its join takes each actor's maximum, so increments made

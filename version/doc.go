@@ -18,9 +18,20 @@
 //     commutative, associative and idempotent, so replicas converge whatever
 //     order objects travel in.
 //
+// Typed keys (counters, hashes, sets, sorted sets; package crdt) use the
+// same Object: a sibling has a Type, and an element of a collection has a
+// Field. One write may stamp several siblings (a header and the elements
+// it sets) with its one dot, so siblings are identified and ordered by
+// (dot, field), and Merge's rule, applied per element, is an add-wins
+// observed-remove set. Winner, Value, Live and Dead look at the key's own
+// versions (the siblings without a field); a collection's header counts
+// as live only while the object holds one of its elements, and the
+// tombstone a removal or delete of a collection leaves yields to elements
+// added concurrently.
+//
 // Invariants of a well-formed Object (checked by Decode and by Validate):
 // the VV is sorted by actor with positive counters; siblings are sorted by
-// dot, have distinct dots, and every dot is covered by the VV.
+// (dot, field), are distinct, and every dot is covered by the VV.
 //
 // An actor is one incarnation of one node (node id prefix + incarnation
 // number created with the data directory), so a node whose disk was wiped
