@@ -58,7 +58,33 @@ type Op struct {
 }
 
 // Valid reports whether the op is one this node knows.
-func (op Op) Valid() bool { return op.Kind > 0 && op.Kind < opLimit }
+// An op from another node (a forwarded write) is checked the same way:
+// a malformed one is refused, never applied or a panic.
+func (op Op) Valid() bool {
+	pairs := len(op.Fields) == len(op.Values)
+	switch op.Kind {
+	case OpIncrBy, OpIncrByFloat:
+		return true
+	case OpHSet, OpZAdd:
+		return pairs && len(op.Fields) > 0 && (op.Flags&FlagIncr == 0 || len(op.Fields) == 1)
+	case OpHDel, OpSAdd, OpSRem, OpZRem:
+		return len(op.Fields) > 0
+	case OpHIncrBy, OpHIncrByFloat:
+		return len(op.Fields) == 1
+	case OpSPop, OpZPopMin, OpZPopMax:
+		return op.Int >= 0
+	case OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex:
+		return len(op.Values) == 2
+	case OpStore:
+		switch op.Type {
+		case version.TypeSet:
+			return true
+		case version.TypeHash, version.TypeZSet:
+			return pairs
+		}
+	}
+	return false
+}
 
 // NeedsRead reports whether the op depends on state the coordinator may
 // not hold locally, so that it must read a quorum first: removals (to

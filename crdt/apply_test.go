@@ -32,3 +32,29 @@ func TestStoreReplacesAnyType(t *testing.T) {
 		t.Error("an empty store left the key")
 	}
 }
+
+// A malformed op (one a forwarding node could send) is refused, not
+// applied and not a panic.
+func TestMalformedOpsAreRefused(t *testing.T) {
+	a := version.NewActor([]byte("node-one"), 1)
+	f := [][]byte{[]byte("f")}
+	for _, op := range []Op{
+		{},
+		{Kind: opLimit},
+		{Kind: OpHSet, Fields: f},
+		{Kind: OpHSet},
+		{Kind: OpZAdd, Fields: f, Values: [][]byte{[]byte("1"), []byte("2")}},
+		{Kind: OpZAdd, Flags: FlagIncr, Fields: [][]byte{[]byte("a"), []byte("b")}, Values: [][]byte{[]byte("1"), []byte("2")}},
+		{Kind: OpHIncrBy},
+		{Kind: OpSRem},
+		{Kind: OpSPop, Int: -1},
+		{Kind: OpZPopMin, Int: -5},
+		{Kind: OpZRemRangeByRank, Values: f},
+		{Kind: OpStore, Type: version.TypeHash, Fields: f},
+		{Kind: OpStore, Type: version.TypeCounter},
+	} {
+		if _, write, _, err := Apply(version.Object{}, op, a, nil, 10); err == nil || write {
+			t.Errorf("%+v: write %v err %v; want refused", op, write, err)
+		}
+	}
+}

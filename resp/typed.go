@@ -48,8 +48,12 @@ func (s *Server) lookupElement(ctx context.Context, w *Writer, key []byte, t ver
 }
 
 // writeTyped sends a typed write of key; ok is false after an error reply.
+// The key and the op's fields and values are copied out of the connection's
+// buffer, as every write's are (own).
 func (s *Server) writeTyped(ctx context.Context, w *Writer, key []byte, op crdt.Op) (coordinator.Result, bool) {
-	return s.write(ctx, w, ownKey(key), coordinator.Op{Kind: coordinator.OpTyped, Typed: op})
+	parts := own(append(append([][]byte{key}, op.Fields...), op.Values...)...)
+	key, op.Fields, op.Values = parts[0], parts[1:1+len(op.Fields)], parts[1+len(op.Fields):]
+	return s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpTyped, Typed: op})
 }
 
 // seed is the randomness a pop or a random pick starts from.
