@@ -198,32 +198,28 @@ func JoinCounters(a, b Counter) Counter {
 	if b.BaseTs > a.BaseTs || (b.BaseTs == a.BaseTs && bytes.Compare(b.Base, a.Base) > 0) {
 		out.Base, out.BaseTs = b.Base, b.BaseTs
 	}
+	out.Ints = joinEntries(a.Ints, b.Ints, func(e IntEntry) version.Actor { return e.Actor },
+		func(x, y IntEntry) IntEntry { return IntEntry{x.Actor, max(x.P, y.P), max(x.N, y.N)} })
+	out.Floats = joinEntries(a.Floats, b.Floats, func(e FloatEntry) version.Actor { return e.Actor },
+		func(x, y FloatEntry) FloatEntry { return FloatEntry{x.Actor, max(x.P, y.P), max(x.N, y.N)} })
+	return out
+}
+
+// joinEntries merges two lists of per-actor entries sorted by actor,
+// joining the entries of an actor both hold.
+func joinEntries[E any](a, b []E, actor func(E) version.Actor, join func(x, y E) E) []E {
+	var out []E
 	i, j := 0, 0
-	for i < len(a.Ints) || j < len(b.Ints) {
+	for i < len(a) || j < len(b) {
 		switch {
-		case j == len(b.Ints) || (i < len(a.Ints) && a.Ints[i].Actor.Compare(b.Ints[j].Actor) < 0):
-			out.Ints = append(out.Ints, a.Ints[i])
+		case j == len(b) || (i < len(a) && actor(a[i]).Compare(actor(b[j])) < 0):
+			out = append(out, a[i])
 			i++
-		case i == len(a.Ints) || a.Ints[i].Actor.Compare(b.Ints[j].Actor) > 0:
-			out.Ints = append(out.Ints, b.Ints[j])
+		case i == len(a) || actor(a[i]).Compare(actor(b[j])) > 0:
+			out = append(out, b[j])
 			j++
 		default:
-			out.Ints = append(out.Ints, IntEntry{a.Ints[i].Actor, max(a.Ints[i].P, b.Ints[j].P), max(a.Ints[i].N, b.Ints[j].N)})
-			i++
-			j++
-		}
-	}
-	i, j = 0, 0
-	for i < len(a.Floats) || j < len(b.Floats) {
-		switch {
-		case j == len(b.Floats) || (i < len(a.Floats) && a.Floats[i].Actor.Compare(b.Floats[j].Actor) < 0):
-			out.Floats = append(out.Floats, a.Floats[i])
-			i++
-		case i == len(a.Floats) || a.Floats[i].Actor.Compare(b.Floats[j].Actor) > 0:
-			out.Floats = append(out.Floats, b.Floats[j])
-			j++
-		default:
-			out.Floats = append(out.Floats, FloatEntry{a.Floats[i].Actor, max(a.Floats[i].P, b.Floats[j].P), max(a.Floats[i].N, b.Floats[j].N)})
+			out = append(out, join(a[i], b[j]))
 			i++
 			j++
 		}

@@ -75,45 +75,16 @@ const scanDefaultCount = 10
 // visited, so a call may return fewer keys than COUNT, or none, with a
 // non-zero cursor, as in Redis.
 func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	cursor, err := strconv.ParseUint(string(args[1]), 10, 64)
-	if err != nil {
-		w.WriteError(msgInvalidCurs)
+	o, ok := parseScanOpts(w, args[1:], true)
+	if !ok {
 		return
 	}
-	count := int64(scanDefaultCount)
-	var pattern *glob
-	var typeFilter []byte
-	for i := 2; i < len(args); i += 2 {
-		if i+1 >= len(args) {
-			w.WriteError(msgSyntax)
-			return
-		}
-		switch v := args[i+1]; {
-		case eqFold(args[i], "count"):
-			var ok bool
-			if count, ok = parseInt64(v); !ok {
-				w.WriteError(msgNotInteger)
-				return
-			}
-			if count < 1 {
-				w.WriteError(msgSyntax)
-				return
-			}
-		case eqFold(args[i], "match"):
-			pattern = compileGlob(v, false)
-		case eqFold(args[i], "type"):
-			typeFilter = v
-		default:
-			w.WriteError(msgSyntax)
-			return
-		}
-	}
 	var keys keyList
-	next, err := s.b.Scan(ctx, cursor, int(min(count, 1<<20)), func(key []byte) {
-		keys.add(key, pattern)
+	next, err := s.b.Scan(ctx, o.cursor, int(min(o.count, 1<<20)), func(key []byte) {
+		keys.add(key, o.pattern)
 	})
-	if err == nil && typeFilter != nil {
-		keys, err = s.keepType(ctx, keys, typeFilter)
+	if err == nil && o.typ != nil {
+		keys, err = s.keepType(ctx, keys, o.typ)
 	}
 	if err != nil {
 		s.writeErr(w, err, false)
@@ -126,6 +97,51 @@ func (s *Server) cmdScan(ctx context.Context, c *Client, args [][]byte, w *Write
 	w.WriteArray(2)
 	w.WriteBulkString(strconv.FormatUint(next, 10))
 	keys.write(w)
+}
+
+// scanOpts are the options of SCAN and of the collection scans.
+type scanOpts struct {
+	cursor  uint64
+	count   int64
+	pattern *glob  // MATCH; nil for none
+	typ     []byte // SCAN's TYPE; nil for none
+}
+
+// parseScanOpts parses "cursor [MATCH pattern] [COUNT count] [TYPE type]"
+// (TYPE only when withType). It reports false after writing the error.
+func parseScanOpts(w *Writer, args [][]byte, withType bool) (scanOpts, bool) {
+	o := scanOpts{count: scanDefaultCount}
+	var err error
+	if o.cursor, err = strconv.ParseUint(string(args[0]), 10, 64); err != nil {
+		w.WriteError(msgInvalidCurs)
+		return o, false
+	}
+	for i := 1; i < len(args); i += 2 {
+		if i+1 >= len(args) {
+			w.WriteError(msgSyntax)
+			return o, false
+		}
+		switch v := args[i+1]; {
+		case eqFold(args[i], "count"):
+			var ok bool
+			if o.count, ok = parseInt64(v); !ok {
+				w.WriteError(msgNotInteger)
+				return o, false
+			}
+			if o.count < 1 {
+				w.WriteError(msgSyntax)
+				return o, false
+			}
+		case eqFold(args[i], "match"):
+			o.pattern = compileGlob(v, false)
+		case withType && eqFold(args[i], "type"):
+			o.typ = v
+		default:
+			w.WriteError(msgSyntax)
+			return o, false
+		}
+	}
+	return o, true
 }
 
 // keysBatch is how many keys KEYS asks the backend for per Scan call.

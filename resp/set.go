@@ -101,24 +101,12 @@ func (s *Server) cmdSCard(ctx context.Context, c *Client, args [][]byte, w *Writ
 	s.collectionLen(ctx, w, args[1], version.TypeSet)
 }
 
-// msgPositive is SPOP's error for a count that is not a non-negative
-// integer.
-const msgPositive = "ERR value is out of range, must be positive"
-
 // SPOP key [count]: without a count one member or nil; with one a set
 // (RESP3) of up to count members.
 func (s *Server) cmdSPop(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if len(args) > 3 {
-		w.WriteError(msgSyntax)
+	count, ok := parsePopCount(w, args)
+	if !ok {
 		return
-	}
-	count := int64(1)
-	if len(args) == 3 {
-		var ok bool
-		if count, ok = parseInt64(args[2]); !ok || count < 0 {
-			w.WriteError(msgPositive)
-			return
-		}
 	}
 	res, ok := s.writeTyped(ctx, w, args[1], crdt.Op{Kind: crdt.OpSPop, Int: count, Seed: seed()})
 	switch {

@@ -77,43 +77,16 @@ const scanWhole = 128
 // element in field order. pair writes one element's entries and says how
 // many it wrote.
 func (s *Server) elementScan(ctx context.Context, w *Writer, args [][]byte, t version.Type, pair func(w *Writer, e crdt.Element) int) {
-	cursor, err := strconv.ParseUint(string(args[2]), 10, 64)
-	if err != nil {
-		w.WriteError(msgInvalidCurs)
+	o, ok := parseScanOpts(w, args[2:], false)
+	if !ok {
 		return
-	}
-	count := int64(scanDefaultCount)
-	var pattern *glob
-	patLen := 0
-	for i := 3; i < len(args); i += 2 {
-		if i+1 >= len(args) {
-			w.WriteError(msgSyntax)
-			return
-		}
-		switch v := args[i+1]; {
-		case eqFold(args[i], "count"):
-			var ok bool
-			if count, ok = parseInt64(v); !ok {
-				w.WriteError(msgNotInteger)
-				return
-			}
-			if count < 1 {
-				w.WriteError(msgSyntax)
-				return
-			}
-		case eqFold(args[i], "match"):
-			pattern, patLen = compileGlob(v, false), len(v)
-		default:
-			w.WriteError(msgSyntax)
-			return
-		}
 	}
 	els, _, ok := s.readCollection(ctx, w, args[1], t)
 	if !ok {
 		return
 	}
-	start := min(cursor, uint64(len(els)))
-	end := min(start+uint64(count), uint64(len(els)))
+	start := min(o.cursor, uint64(len(els)))
+	end := min(start+uint64(o.count), uint64(len(els)))
 	if len(els) <= scanWhole {
 		start, end = 0, uint64(len(els))
 	}
@@ -123,8 +96,8 @@ func (s *Server) elementScan(ctx context.Context, w *Writer, args [][]byte, t ve
 	}
 	var picked []crdt.Element
 	for _, e := range els[start:end] {
-		if pattern != nil {
-			matched, decided := pattern.match(e.Field, globBudget(patLen, len(e.Field)))
+		if o.pattern != nil {
+			matched, decided := o.pattern.match(e.Field, globBudget(o.pattern.size, len(e.Field)))
 			if !decided {
 				w.WriteError(msgPatternLimit)
 				return
@@ -166,6 +139,24 @@ func randomPick(els []crdt.Element, count int64) []crdt.Element {
 		out = append(out, els[rand.IntN(len(els))])
 	}
 	return out
+}
+
+// parsePopCount parses SPOP's and ZPOPMIN/ZPOPMAX's "key [count]": 1
+// when absent. It reports false after writing the error reply.
+func parsePopCount(w *Writer, args [][]byte) (int64, bool) {
+	if len(args) > 3 {
+		w.WriteError(msgSyntax)
+		return 0, false
+	}
+	if len(args) < 3 {
+		return 1, true
+	}
+	n, ok := parseInt64(args[2])
+	if !ok || n < 0 {
+		w.WriteError("ERR value is out of range, must be positive")
+		return 0, false
+	}
+	return n, true
 }
 
 // msgRangeCount is the error of a random-pick count out of range.

@@ -244,17 +244,9 @@ func (s *Server) zsetRank(rev bool) HandlerFunc {
 // them, under RESP3 a [member, score] pair each.
 func (s *Server) zsetPop(kind crdt.OpKind) HandlerFunc {
 	return func(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-		if len(args) > 3 {
-			w.WriteError(msgSyntax)
+		count, ok := parsePopCount(w, args)
+		if !ok {
 			return
-		}
-		count := int64(1)
-		if len(args) == 3 {
-			var ok bool
-			if count, ok = parseInt64(args[2]); !ok || count < 0 {
-				w.WriteError("ERR value is out of range, must be positive")
-				return
-			}
 		}
 		res, ok := s.writeTyped(ctx, w, args[1], crdt.Op{Kind: kind, Int: count})
 		if !ok {
