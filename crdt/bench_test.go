@@ -57,3 +57,13 @@ func mustApply(tb testing.TB, o version.Object, op Op, actor version.Actor) vers
 	}
 	return next
 }
+
+// BenchmarkApplyIncr is one INCR at the coordinator on a counter that one
+// node has been incrementing (one version, the usual case).
+func BenchmarkApplyIncr(b *testing.B) {
+	actor := version.NewActor([]byte("benchnode"), 1)
+	o := mustApply(b, version.Object{}, Op{Kind: OpIncrBy, Int: 1}, actor)
+	for b.Loop() {
+		o = mustApply(b, o, Op{Kind: OpIncrBy, Int: 1}, actor)
+	}
+}

@@ -54,6 +54,7 @@ func StringValue(o version.Object, nowMs int64) (val []byte, sib version.Sibling
 // counterOf joins the live counter headers of o.
 func counterOf(o version.Object, nowMs int64) (Counter, error) {
 	var c Counter
+	n := 0
 	for _, s := range o.Siblings {
 		if s.IsElement() || s.Type != version.TypeCounter || !s.Live(nowMs) {
 			continue
@@ -62,7 +63,11 @@ func counterOf(o version.Object, nowMs int64) (Counter, error) {
 		if err != nil {
 			return Counter{}, err
 		}
-		c = JoinCounters(c, d)
+		if n++; n == 1 {
+			c = d // the usual case: one version, nothing to join
+		} else {
+			c = JoinCounters(c, d)
+		}
 	}
 	return c, nil
 }
