@@ -364,8 +364,9 @@ func (s *Server) cmdMSetNX(ctx context.Context, c *Client, args [][]byte, w *Wri
 	w.WriteInt(boolInt(all))
 }
 
-// msetOps checks MSET's arguments and builds one OpSet per pair, on copies
-// of the keys and values.
+// msetOps checks MSET's arguments and builds one OpSet per distinct key,
+// on copies of the keys and values. A key given twice gets its last value,
+// as in Redis (the writes run in parallel, so each key is written once).
 func (s *Server) msetOps(args [][]byte, w *Writer) ([][]byte, []coordinator.Op, bool) {
 	if len(args)%2 == 0 {
 		w.WriteError("ERR wrong number of arguments for '" + lowerString(args[0]) + "' command")
@@ -378,11 +379,23 @@ func (s *Server) msetOps(args [][]byte, w *Writer) ([][]byte, []coordinator.Op, 
 		}
 	}
 	owned := own(pairs...)
-	keys := make([][]byte, len(pairs)/2)
-	ops := make([]coordinator.Op, len(pairs)/2)
-	for i := range keys {
-		keys[i] = owned[2*i]
-		ops[i] = coordinator.Op{Kind: coordinator.OpSet, Value: owned[2*i+1]}
+	keys := make([][]byte, 0, len(pairs)/2)
+	ops := make([]coordinator.Op, 0, len(pairs)/2)
+	var seen map[string]int
+	for i := 0; i < len(owned); i += 2 {
+		k, v := owned[i], owned[i+1]
+		if len(pairs) > 2 {
+			if seen == nil {
+				seen = make(map[string]int, len(pairs)/2)
+			}
+			if j, dup := seen[string(k)]; dup {
+				ops[j].Value = v
+				continue
+			}
+			seen[string(k)] = len(keys)
+		}
+		keys = append(keys, k)
+		ops = append(ops, coordinator.Op{Kind: coordinator.OpSet, Value: v})
 	}
 	return keys, ops, true
 }
