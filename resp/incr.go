@@ -61,6 +61,10 @@ func (s *Server) cmdAppend(ctx context.Context, c *Client, args [][]byte, w *Wri
 	}
 }
 
+// msgStringTooLong is Redis's reply to a SETRANGE past the size limit
+// (dynago's limit is --max-value-bytes).
+const msgStringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+
 // SETRANGE key offset value: the new length. As in Redis an empty value
 // changes nothing (not even a missing key) and answers the current length.
 func (s *Server) cmdSetRange(ctx context.Context, c *Client, args [][]byte, w *Writer) {
@@ -74,7 +78,7 @@ func (s *Server) cmdSetRange(ctx context.Context, c *Client, args [][]byte, w *W
 		return
 	}
 	if len(args[3]) > 0 && off > int64(s.cfg.MaxValueBytes)-int64(len(args[3])) {
-		w.WriteError(s.valueTooLarge())
+		w.WriteError(msgStringTooLong)
 		return
 	}
 	key, val := own2(args[1], args[3])
