@@ -1,6 +1,6 @@
 // Package crdt gives dynago Redis's counters, hashes, sets and sorted sets
 // as convergent replicated data types (paper §4.4's reconciliation, done
-// by the store instead of the application; DESIGN §3a).
+// by the store instead of the application).
 //
 // A typed key lives in the same version.Object as a string key: the DVV
 // set's merge (version.Merge) is the only merge there is. What makes a type
