@@ -51,7 +51,7 @@ bench:
 
 # Go micro-benchmarks of the hot paths; compare runs with benchstat.
 bench-go: build
-	$(GO) test -run '^$$' -bench . -benchmem ./version/... ./engine/... ./ring/... ./resp/... ./coordinator/...
+	$(GO) test -run '^$$' -bench . -benchmem ./version/... ./crdt/... ./engine/... ./ring/... ./resp/... ./coordinator/...
 
 # 1M keys of 100 bytes in the 3-node cluster (BENCH_ARGS=--scale-10m: 10M):
 # load and GET throughput, RSS per node, data dirs vs raw bytes. Not in CI.
