@@ -2,6 +2,8 @@ package resp
 
 import (
 	"context"
+	"math"
+	"strconv"
 
 	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
@@ -196,6 +198,10 @@ func (s *Server) cmdHIncrBy(ctx context.Context, c *Client, args [][]byte, w *Wr
 
 // HINCRBYFLOAT key field increment
 func (s *Server) cmdHIncrByFloat(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	if f, err := strconv.ParseFloat(string(args[3]), 64); err == nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
+		w.WriteError("ERR value is NaN or Infinity")
+		return
+	}
 	if _, ok := parseFloatArg(args[3]); !ok {
 		w.WriteError(msgNotFloat)
 		return

@@ -87,6 +87,7 @@ func TestHashIncrements(t *testing.T) {
 		{`HINCRBYFLOAT h f 1e3`, `"1001.5"`},
 		{`HINCRBYFLOAT h s 1`, `(error) ERR hash value is not a float`},
 		{`HINCRBYFLOAT h f abc`, `(error) ERR value is not a valid float`},
+		{`HINCRBYFLOAT h f inf`, `(error) ERR value is NaN or Infinity`},
 		{`HINCRBY h f 1`, `(error) ERR hash value is not an integer`},
 		{`HSET h a 3`, `(integer) 0`},
 		{`HGET h a`, `"3"`},
