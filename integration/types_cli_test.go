@@ -45,6 +45,42 @@ var typedSession = [][]string{
 	{"INCR", "cnt"}, {"INCRBY", "cnt", "41"}, {"GET", "cnt"}, {"INCRBYFLOAT", "cnt", "0.5"}, {"INCR", "cnt"},
 	{"SET", "str", "v"}, {"HGET", "str", "a"}, {"GET", "h"}, {"INCR", "h"}, {"SCAN", "0", "TYPE", "zset"},
 	{"DEL", "h", "s", "t", "z"}, {"EXISTS", "h", "s", "t", "z"},
+	// Edge cases and error texts.
+	{"ZADD", "e", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"},
+	{"ZADD", "e", "GT", "CH", "0", "a", "9", "b"}, {"ZADD", "e", "LT", "CH", "0", "a", "10", "c"},
+	{"ZADD", "e", "GT", "LT", "1", "a"}, {"ZADD", "e", "NX", "GT", "1", "a"}, {"ZADD", "e", "1"},
+	{"ZADD", "e", "nan", "a"}, {"ZADD", "e", "abc", "a"}, {"ZADD", "e", "INCR", "1", "a", "2", "b"},
+	{"ZADD", "e", "NX", "INCR", "1", "a"}, {"ZINCRBY", "e", "x", "a"},
+	{"ZRANGE", "e", "(1", "(9", "BYSCORE", "REV"}, {"ZRANGE", "e", "(9", "(1", "BYSCORE", "REV", "LIMIT", "1", "2"},
+	{"ZRANGE", "e", "0", "-1", "LIMIT", "0", "1"}, {"ZRANGE", "e", "[a", "[c", "BYLEX", "WITHSCORES"},
+	{"ZRANGE", "e", "-2", "-1", "WITHSCORES"}, {"ZRANGE", "e", "5", "1"}, {"ZRANGE", "e", "a", "b"},
+	{"ZRANGEBYSCORE", "e", "(0", "9", "LIMIT", "1", "-1"}, {"ZRANGEBYSCORE", "e", "x", "9"},
+	{"ZREVRANGEBYLEX", "e", "+", "-", "LIMIT", "0", "2"}, {"ZRANGEBYLEX", "e", "a", "c"},
+	{"ZRANGESTORE", "dst", "e", "0", "2"}, {"ZRANGE", "dst", "0", "-1", "WITHSCORES"},
+	{"ZRANGESTORE", "dst", "e", "10", "20"}, {"EXISTS", "dst"},
+	{"ZADD", "f", "1", "a", "5", "b"}, {"ZINTERSTORE", "i", "2", "e", "f", "AGGREGATE", "MAX"},
+	{"ZRANGE", "i", "0", "-1", "WITHSCORES"}, {"ZUNIONSTORE", "i", "2", "e", "f", "AGGREGATE", "MIN", "WEIGHTS", "1", "-1"},
+	{"ZRANGE", "i", "0", "-1", "WITHSCORES"}, {"ZUNIONSTORE", "i", "0", "e"}, {"ZUNIONSTORE", "i", "3", "e", "f"},
+	{"ZINTERSTORE", "i", "2", "e", "f", "WEIGHTS", "1"}, {"ZINTERSTORE", "i", "2", "e", "f", "AGGREGATE", "AVG"},
+	{"ZREMRANGEBYSCORE", "e", "(1", "3"}, {"ZREMRANGEBYRANK", "e", "-1", "-1"}, {"ZRANGE", "e", "0", "-1"},
+	{"ZPOPMIN", "e", "0"}, {"ZPOPMIN", "e", "-1"}, {"ZPOPMAX", "nokey"}, {"ZPOPMIN", "nokey", "3"},
+	{"ZRANDMEMBER", "nokey"}, {"ZRANDMEMBER", "e", "0"}, {"ZRANDMEMBER", "e", "1", "WITHSCORES", "x"},
+	{"ZSCORE", "e", "nope"}, {"ZMSCORE", "nokey", "a"}, {"ZRANK", "e", "nope"}, {"ZCOUNT", "e", "x", "1"},
+	{"ZLEXCOUNT", "e", "a", "b"}, {"ZCARD", "nokey"}, {"ZREM", "nokey", "a"},
+	{"SADD", "u1", "a", "b"}, {"SMOVE", "u1", "u1", "a"}, {"SMOVE", "u1", "u1", "z"}, {"SMOVE", "nokey", "u1", "a"},
+	{"SPOP", "u1", "0"}, {"SRANDMEMBER", "u1", "0"}, {"SRANDMEMBER", "nokey"}, {"SRANDMEMBER", "nokey", "2"},
+	{"SINTERCARD", "2", "u1", "nokey"}, {"SINTERCARD", "1", "u1", "LIMIT", "1"}, {"SINTERCARD", "0", "u1"},
+	{"SINTERCARD", "3", "u1"}, {"SINTERCARD", "1", "u1", "LIMIT", "-1"}, {"SDIFFSTORE", "d", "u1", "u1"},
+	{"EXISTS", "d"}, {"SUNIONSTORE", "d", "u1", "nokey"}, {"SCARD", "d"}, {"SMISMEMBER", "nokey", "a"},
+	{"SISMEMBER", "nokey", "a"}, {"SREM", "u1"}, {"SADD", "u1"},
+	{"HRANDFIELD", "nokey", "0"}, {"HSETNX", "h2", "f"}, {"HINCRBYFLOAT", "h2", "f", "inf"},
+	{"HINCRBY", "h2", "f", "9223372036854775807"}, {"HINCRBY", "h2", "f", "1"},
+	{"HGETALL", "h2"}, {"HDEL", "h2", "f"}, {"EXISTS", "h2"},
+	{"INCRBY", "ctr", "9223372036854775807"}, {"INCR", "ctr"}, {"DECRBY", "ctr2", "-9223372036854775808"},
+	{"INCRBYFLOAT", "ctr3", "inf"}, {"SET", "ctr4", ""}, {"INCR", "ctr4"},
+	{"SET", "ctr5", "10"}, {"EXPIRE", "ctr5", "100"}, {"INCR", "ctr5"}, {"TTL", "ctr5"},
+	{"HSET", "ttl", "a", "1"}, {"EXPIRE", "ttl", "100"}, {"HSET", "ttl", "b", "2"}, {"TTL", "ttl"},
+	{"HDEL", "ttl", "a", "b"}, {"TTL", "ttl"},
 }
 
 // unordered are the commands whose replies come in the server's own order.
@@ -85,7 +121,7 @@ func startRedisServer(t *testing.T) int {
 
 func TestTypedRepliesMatchRedisServer(t *testing.T) {
 	redisPort := startRedisServer(t)
-	p := NewProc(t)
+	p := NewProc(t, "--enable-flushall")
 	p.Start()
 	cli := RequireTool(t, "redis-cli")
 	for _, proto := range []string{"-2", "-3"} {
@@ -94,7 +130,7 @@ func TestTypedRepliesMatchRedisServer(t *testing.T) {
 			return strings.TrimRight(string(out), "\n")
 		}
 		for _, port := range []int{redisPort, p.Port} {
-			run(port, []string{"DEL", "h", "s", "t", "st", "z", "lex", "u", "cnt", "str"})
+			run(port, []string{"FLUSHALL"})
 		}
 		for _, args := range typedSession {
 			want, got := run(redisPort, args), run(p.Port, args)
