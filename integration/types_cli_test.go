@@ -120,20 +120,35 @@ func startRedisServer(t *testing.T) int {
 }
 
 func TestTypedRepliesMatchRedisServer(t *testing.T) {
-	redisPort := startRedisServer(t)
 	p := NewProc(t, "--enable-flushall")
 	p.Start()
+	compareTypedSession(t, startRedisServer(t), p.Port)
+}
+
+// The same session through node 1 of a 3-node cluster: most keys are
+// coordinated by another node, so the writes and their errors are
+// forwarded, and the multi-key commands read keys held elsewhere.
+func TestTypedRepliesMatchRedisServerInACluster(t *testing.T) {
+	c := NewCluster(t, 3, "--enable-flushall")
+	compareTypedSession(t, startRedisServer(t), c.Nodes[0].Port)
+}
+
+// compareTypedSession runs typedSession through redis-cli against the
+// redis-server on redisPort and dynago on port, RESP2 then RESP3, each
+// from an empty store, and reports every reply that differs.
+func compareTypedSession(t *testing.T, redisPort, port int) {
+	t.Helper()
 	cli := RequireTool(t, "redis-cli")
 	for _, proto := range []string{"-2", "-3"} {
 		run := func(port int, args []string) string {
 			out, _ := exec.Command(cli, append([]string{proto, "-h", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...).CombinedOutput()
 			return strings.TrimRight(string(out), "\n")
 		}
-		for _, port := range []int{redisPort, p.Port} {
+		for _, port := range []int{redisPort, port} {
 			run(port, []string{"FLUSHALL"})
 		}
 		for _, args := range typedSession {
-			want, got := run(redisPort, args), run(p.Port, args)
+			want, got := run(redisPort, args), run(port, args)
 			if unordered[args[0]] {
 				want, got = sortedLines(want), sortedLines(got)
 			}
