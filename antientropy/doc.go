@@ -1,5 +1,5 @@
 // Package antientropy implements replica synchronisation with Merkle trees
-// (Dynamo §4.7, DESIGN §7): the pure core — trees, the diff between two
+// (Dynamo §4.7, docs/architecture.md §7): the pure core — trees, the diff between two
 // replicas' trees, and the wire and on-disk encodings. It does no I/O; the
 // network side and the engine's partition scan wrap it.
 //
@@ -54,7 +54,7 @@
 //     initiator asks the peer for its (key, hash) list of those segments,
 //     lists its own, and KeysDiff splits the keys into only-local,
 //     only-remote and differing; the caller then repairs them with the
-//     DVV merge (DESIGN §3): the keys one side lacks travel one way, the
+//     DVV merge (docs/architecture.md §3): the keys one side lacks travel one way, the
 //     differing ones both ways.
 //
 // A difference is never missed (except through the XOR cancellation
@@ -87,10 +87,10 @@
 //
 // Bytes are not the whole cost. Finding a segment's keys needs a scan of
 // the partition's keys on disk, O(partition) reads, on both sides, because
-// keys are stored in key order, not segment order (DESIGN §6): the scan
+// keys are stored in key order, not segment order (docs/architecture.md §6): the scan
 // hashes each key and keeps those in the differing segments
 // (Tree.SegmentFilter). Rebuilding a tree (Build) is the same scan. Both
-// must be rate-limited by the caller (DESIGN §7, paper §6.5).
+// must be rate-limited by the caller (docs/architecture.md §7, paper §6.5).
 //
 // # Concurrency contract
 //

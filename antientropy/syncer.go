@@ -112,7 +112,7 @@ type PartitionState struct {
 }
 
 // Syncer keeps this node's replicas in sync with the others' (paper §4.7,
-// DESIGN §7): it owns one Merkle tree per partition, kept current by the
+// docs/architecture.md §7): it owns one Merkle tree per partition, kept current by the
 // engine's change hook (OnChange), and runs exchanges with the other home
 // replicas of each partition it replicates — periodically, and at once with
 // a node that comes back. It answers its peers' exchanges (Answer,
@@ -461,7 +461,7 @@ type ExchangeResult struct {
 
 // Exchange compares partition p with peer and repairs both sides: keys one
 // side lacks travel to it, keys that differ travel both ways and are merged
-// (DESIGN §3), so both replicas end with the same objects. A dead object
+// (docs/architecture.md §3), so both replicas end with the same objects. A dead object
 // (tombstones, expired values) is not copied to a replica that lacks the
 // key: it has nothing to resurrect, and a tombstone the other side already
 // reaped must not come back.

@@ -365,8 +365,8 @@ func TestDriftedTreeHeals(t *testing.T) {
 }
 
 // exchangeBed is two replicas holding the same objects of keys keys, of
-// which diverge changes a fraction on replica 0: the setting of the DESIGN
-// §7 claim that bytes exchanged track the difference, not the data.
+// which diverge changes a fraction on replica 0: the setting of the
+// docs/architecture.md §7 claim that bytes exchanged track the difference, not the data.
 type exchangeBed struct {
 	c          *aeCluster
 	keys, diff int
@@ -422,7 +422,7 @@ func exchangeCost(t testing.TB, keys int, frac float64) (bytes, repaired int64) 
 	return e.exchange()
 }
 
-// TestExchangeBytesGrowWithTheDifference checks the DESIGN §7 claim:
+// TestExchangeBytesGrowWithTheDifference checks the docs/architecture.md §7 claim:
 // bytes exchanged track the difference, not the data. (Go benchmark
 // BenchmarkExchangeBytes reports the figures for 100k keys.)
 func TestExchangeBytesGrowWithTheDifference(t *testing.T) {

@@ -40,7 +40,7 @@ const segmentSeed uint64 = 0x6479_6e61_676f_6165 // "dynagoae"
 // two within the limits, or two trees whose shapes differ.
 var ErrShape = errors.New("antientropy: bad tree shape")
 
-// Tree is the Merkle tree of one partition on one node (DESIGN §7). Its
+// Tree is the Merkle tree of one partition on one node (docs/architecture.md §7). Its
 // leaves are the segments of the partition's key space; a leaf's hash is
 // the XOR of version.Hash(key, object) over the keys in the segment, and an
 // inner node's hash is the XOR of its children's.

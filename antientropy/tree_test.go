@@ -3,7 +3,7 @@ package antientropy
 // Tests of the tree itself, after Dynamo §4.7: "each node maintains a
 // separate Merkle tree for each key range ... leaves are hashes of the
 // values of individual keys. Parent nodes higher in the tree are hashes of
-// their respective children." DESIGN §7 makes the leaf a segment of keys
+// their respective children." docs/architecture.md §7 makes the leaf a segment of keys
 // and the combination an XOR, so that a write updates the tree in O(depth).
 
 import (

@@ -9,7 +9,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Anti-entropy over the internode RPC (paper §4.7, DESIGN §7). The
+// Anti-entropy over the internode RPC (paper §4.7, docs/architecture.md §7). The
 // antientropy package runs the exchanges; the coordinator carries them:
 // AEPeer is the client side, HandleRPC's MsgAE* cases the server side,
 // answered by the AEServer the node plugs in.

@@ -8,7 +8,7 @@ import (
 )
 
 // Apply evaluates a client write on the key's current object, the way the
-// key's coordinator does before replicating the result (DESIGN §3, "who
+// key's coordinator does before replicating the result (docs/architecture.md §3, "who
 // makes the dot"). It is a pure function: no I/O, no clock but nowMs.
 //
 // It returns the object to store and write=true, or write=false when a

@@ -1,7 +1,7 @@
 package coordinator
 
 // Tests of Apply, the coordinator's evaluation of one client write on the
-// key's current object (DESIGN §3, "who makes the dot"). Each case pins a
+// key's current object (docs/architecture.md §3, "who makes the dot"). Each case pins a
 // Redis command's semantics or a DVV rule.
 
 import (

@@ -1,6 +1,6 @@
 package coordinator
 
-// In-process cluster tests of the request path (DESIGN §10): several
+// In-process cluster tests of the request path (docs/architecture.md §10): several
 // coordinators in one process over a MemNetwork with injected faults. Each
 // test pins sentences of the paper:
 //

@@ -42,14 +42,14 @@ type Placement interface {
 	// Q is the number of partitions.
 	Q() int
 	// Walk returns partition p's distinct nodes in preference order: its
-	// home replicas first, then the fallbacks (DESIGN §2). The caller must
+	// home replicas first, then the fallbacks (docs/architecture.md §2). The caller must
 	// not modify the slice.
 	Walk(p int) []string
 	// Nodes returns every member that holds data (for cluster-wide SCAN,
 	// DBSIZE and FLUSHALL).
 	Nodes() []string
 	// Incoming returns the nodes that are becoming home replicas of p while
-	// it is handed off (DESIGN §5): they receive every write but do not
+	// it is handed off (docs/architecture.md §5): they receive every write but do not
 	// count toward W and are not read. nil when p is not moving.
 	Incoming(p int) []string
 }
@@ -64,7 +64,7 @@ type Config struct {
 	Actor version.Actor
 	// N is the number of home replicas of each key; R and W the read and
 	// write quorums (defaults 3, 2, 2). Each is clamped to the replicas a
-	// key actually has in a smaller cluster (DESIGN §2).
+	// key actually has in a smaller cluster (docs/architecture.md §2).
 	N, R, W int
 	// RequestTimeout bounds a request whose context has no deadline, the
 	// forwarded requests this node coordinates for others, and the

@@ -1,6 +1,6 @@
 // Package coordinator is the Dynamo request path (paper §4.5 execution of
 // get and put, §4.6 sloppy quorum and hinted handoff, §5 read repair;
-// DESIGN §4).
+// docs/architecture.md §4).
 //
 // Any node accepts any request. For a key it computes the partition and
 // the walk of the ring (Placement.Walk: the N home replicas, then the
@@ -15,7 +15,7 @@
 // a pure function that mints the write's dot with the coordinator's actor —
 // stores the result durably and sends the resulting object to the other
 // targets, which merge it (version.Merge). So every copy of one write
-// carries the same dot and replicas converge (DESIGN §3). The client is
+// carries the same dot and replicas converge (docs/architecture.md §3). The client is
 // answered after W durable copies; replica writes still in flight carry on
 // in the background on the coordinator's own context (never cancelled with
 // the request), and one that fails becomes a hint kept by the coordinator.

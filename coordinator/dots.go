@@ -13,7 +13,7 @@ import (
 // object was reaped here (after every home replica had its tombstone) or
 // lost can never be given a dot it handed out before: a tombstone that a
 // replica still holds would cover such a reused dot and silently win over
-// an acknowledged write (DESIGN §3: a counter is never reused).
+// an acknowledged write (docs/architecture.md §3: a counter is never reused).
 //
 // Counters are leased in blocks from the node's metadata: the lease's end
 // is persisted (fsynced) before any counter inside it is handed out, and a

@@ -53,7 +53,7 @@ type readReply struct {
 // (HedgeAfter), or, for a ReadRepairChance fraction of reads, always. On a
 // small machine the third replica's read is pure cost: R+W>N overlap holds
 // for any r targets, and anti-entropy and the sampled full reads keep
-// replicas that reads do not visit converging (DESIGN §4 note).
+// replicas that reads do not visit converging (docs/architecture.md §4 note).
 func (c *Coordinator) readQuorum(ctx context.Context, rt route, key []byte, r int) (version.Object, error) {
 	p := uint16(rt.p)
 	// A single local replica (one node, or R=1 with this node a home

@@ -39,7 +39,7 @@ func (c *Coordinator) HandleRPC(ctx context.Context, from string, req *Request) 
 		ctx, cancel := context.WithTimeout(WithConsistency(ctx, Consistency{R: req.R, W: req.W}), timeout)
 		defer cancel()
 		// Coordinate here even if this node's view says another node
-		// should: a write is forwarded at most once (DESIGN §4 step 2).
+		// should: a write is forwarded at most once (docs/architecture.md §4 step 2).
 		res, err := c.coordinate(ctx, c.route(req.Key), req.Key, req.Op)
 		return &Response{Result: res, Err: err}
 

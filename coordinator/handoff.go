@@ -10,7 +10,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Hinted handoff (paper §4.6; DESIGN §4 step 6). Hints live in the store's
+// Hinted handoff (paper §4.6; docs/architecture.md §4 step 6). Hints live in the store's
 // own keyspace, so they survive restarts of the node that holds them; a
 // hint is deleted only after its home replica acknowledged it, and only if
 // it did not change while it was being delivered (Store.DeleteHint). The

@@ -240,7 +240,7 @@ func nodeID(i int) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// testCluster is an in-process cluster over a MemNetwork (DESIGN §10).
+// testCluster is an in-process cluster over a MemNetwork (docs/architecture.md §10).
 type testCluster struct {
 	t      *testing.T
 	net    *MemNetwork

@@ -9,7 +9,7 @@ import (
 )
 
 // MemNetwork is an in-memory network of nodes for in-process cluster tests
-// (DESIGN §10), in the spirit of memberlist's MockNetwork and raft's
+// (docs/architecture.md §10), in the spirit of memberlist's MockNetwork and raft's
 // rafttest network. Requests and responses are encoded and decoded as on the
 // wire, so codec bugs show up here too.
 //

@@ -48,7 +48,7 @@ const (
 )
 
 // Op is one client write. It is plain data so that a node that is not a
-// home replica can forward it to one (DESIGN §4 step 2).
+// home replica can forward it to one (docs/architecture.md §4 step 2).
 type Op struct {
 	Kind  OpKind
 	Value []byte
@@ -87,7 +87,7 @@ type Op struct {
 }
 
 // NeedsRead reports whether the op depends on the key's current value, so
-// the coordinator must read a quorum before applying it (DESIGN §3: NX, XX,
+// the coordinator must read a quorum before applying it (docs/architecture.md §3: NX, XX,
 // INCR, GETSET … are evaluated on a quorum read and are not linearizable).
 // A plain SET or SETCTX/DELCTX is applied to the coordinator's local object
 // only.
@@ -152,7 +152,7 @@ var (
 type consistencyKey struct{}
 
 // Consistency is a per-request override of the read and write quorums
-// (DESIGN §4 step 7, like Cassandra's per-query consistency level). Zero
+// (docs/architecture.md §4 step 7, like Cassandra's per-query consistency level). Zero
 // fields mean "the node's default".
 type Consistency struct {
 	R, W int

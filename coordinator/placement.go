@@ -8,7 +8,7 @@ import (
 
 // RingPlacement is the Placement of a ring (node builds one per ring
 // change). Reads and quorums use the ring's committed owners; while
-// partitions are handed off (DESIGN §5) the nodes about to become home
+// partitions are handed off (docs/architecture.md §5) the nodes about to become home
 // replicas are Incoming: they receive every write, uncounted toward W, so
 // they miss nothing while they stream the partition.
 type RingPlacement struct {

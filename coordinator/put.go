@@ -8,7 +8,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Write applies op to key (paper §4.5 put; DESIGN §4). A healthy home
+// Write applies op to key (paper §4.5 put; docs/architecture.md §4). A healthy home
 // replica coordinates it: it applies op to its local object (after a
 // quorum read for ops that depend on the current value), stores the result
 // durably and replicates the resulting object to the other targets,
@@ -146,7 +146,7 @@ type asyncStore interface {
 // replicate sends obj, already stored locally, to the other targets and
 // waits until w copies (the local one included) are durable. Replica writes
 // still in flight when it returns carry on in the background; a replica
-// that fails or does not answer gets a hint instead (DESIGN §4 step 4).
+// that fails or does not answer gets a hint instead (docs/architecture.md §4 step 4).
 // Home replicas left without a stand-in get a hint kept here.
 //
 // localWait, when not nil, returns once the local copy is durable; it is

@@ -9,7 +9,7 @@ import (
 
 // MayReap decides whether this node may delete a dead object (every
 // sibling a tombstone or expired) whose grace period has passed; the
-// engine's sweep asks it (engine.Config.MayReap). The rule (DESIGN §6):
+// engine's sweep asks it (engine.Config.MayReap). The rule (docs/architecture.md §6):
 // a tombstone is reaped only when every other home replica of the key —
 // current and incoming — is alive and answers with a version that has seen
 // the tombstone (its version vector descends ours) or with nothing at all,

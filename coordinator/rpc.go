@@ -29,7 +29,7 @@ import (
 // Requests and responses are matched by call id, so many calls are in
 // flight on one connection and answers may come back in any order. Each
 // connection has one writer goroutine that coalesces queued frames into one
-// socket write (DESIGN §4: pipelined, writes coalesced, no connection per
+// socket write (docs/architecture.md §4: pipelined, writes coalesced, no connection per
 // request, no lock-step round trip).
 //
 // Handshake (the dialer speaks first, so the listener can demultiplex):

@@ -17,7 +17,7 @@ type Target struct {
 //     fallback of the walk, in order.
 //   - A home replica left without a stand-in (fewer healthy nodes than
 //     n+1 — a small cluster) is returned in orphans: the coordinator keeps
-//     its hint itself (DESIGN §4 step 3).
+//     its hint itself (docs/architecture.md §4 step 3).
 //
 // self is always healthy in its own view.
 func Targets(walk []string, n int, self string, alive func(id string) bool) (targets []Target, orphans []string) {
@@ -45,7 +45,7 @@ func Targets(walk []string, n int, self string, alive func(id string) bool) (tar
 
 // Clamp returns the effective quorum: q (or def when q is 0) limited to the
 // number of replicas a key has, which is less than N in a cluster smaller
-// than N (DESIGN §2). It is at least 1.
+// than N (docs/architecture.md §2). It is at least 1.
 func Clamp(q, def, replicas int) int {
 	if q <= 0 {
 		q = def

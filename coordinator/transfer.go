@@ -16,7 +16,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Ownership transfer (paper §4.9; DESIGN §5). A membership change is staged
+// Ownership transfer (paper §4.9; docs/architecture.md §5). A membership change is staged
 // on the ring: each partition that changes owner is pending to its new
 // owner, the old owners keep serving reads, and writes also reach the
 // nodes about to become home replicas (Placement.Incoming). Every node runs

@@ -1,6 +1,6 @@
 package coordinator
 
-// Ownership transfer in process (paper §4.9, DESIGN §5): nodes join, leave
+// Ownership transfer in process (paper §4.9, docs/architecture.md §5): nodes join, leave
 // and are removed from a cluster that holds data while writes go on. The
 // ring lives in one ringBox all nodes share (gossip is not under test
 // here); every node's transfer loop is stepped by hand until the cluster is

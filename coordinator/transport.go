@@ -6,7 +6,7 @@ import (
 )
 
 // Transport carries internode requests from a coordinator to replicas
-// (DESIGN §4). Implementations must be safe for concurrent use by many
+// (docs/architecture.md §4). Implementations must be safe for concurrent use by many
 // goroutines.
 //
 // Call returns either the peer's Response (whose Err may hold a remote

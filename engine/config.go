@@ -12,7 +12,7 @@ import (
 )
 
 // Durability says when a write is acknowledged relative to the fsync of the
-// write-ahead log (DESIGN §6). The zero value means "not set" and is read as
+// write-ahead log (docs/architecture.md §6). The zero value means "not set" and is read as
 // DurabilityGroup.
 type Durability uint8
 
@@ -93,7 +93,7 @@ const (
 	// such objects stays under 300 MB RSS (doc.go, Memory, has the
 	// arithmetic; measured 203 MB at 32 MiB, so about 235 MB at 48 MiB).
 	DefaultObjectCacheBytes = 48 << 20
-	// DefaultMaxSiblings is the sibling cap (DESIGN §3).
+	// DefaultMaxSiblings is the sibling cap (docs/architecture.md §3).
 	DefaultMaxSiblings = 64
 	// DefaultSweepInterval is the period of the background sweep.
 	DefaultSweepInterval = 10 * time.Second

@@ -3,13 +3,13 @@
 // the node's metadata, in one cockroachdb/pebble database. It is the paper's
 // pluggable local persistence engine (Dynamo §5), with its write buffering
 // (§6.1) as the group durability mode, and it stores the causal versions of
-// §4.4 (dotted version vector sets, package version) as DESIGN §3 and §6
+// §4.4 (dotted version vector sets, package version) as docs/architecture.md §3 and §6
 // describe. It imports nothing of dynago's but version.
 //
 // # Usage
 //
 //	cfg := engine.DefaultConfig("./dynago-data")
-//	cfg.OnChange = tree.Update  // anti-entropy (DESIGN §7)
+//	cfg.OnChange = tree.Update  // anti-entropy (docs/architecture.md §7)
 //	cfg.MayReap = cluster.AllReplicasHaveTombstone
 //	e, err := engine.Open(cfg)
 //	...
@@ -173,7 +173,7 @@
 // and anti-entropy hash are unchanged). A dead object (every sibling a
 // tombstone or expired) is reaped only when DeathTime + TombstoneGrace has
 // passed and Config.MayReap (every home replica holds the tombstone,
-// DESIGN §6) agrees; MayReap is asked without a lock, and the object is
+// docs/architecture.md §6) agrees; MayReap is asked without a lock, and the object is
 // deleted only if it is still the one MayReap judged. A reap is reported to
 // OnChange as old hash -> 0. Hints are not swept: they are delivered, then
 // deleted.

@@ -20,7 +20,7 @@ func (e *Engine) FlushAll() error {
 }
 
 // DropPartition deletes every object of partition p: the partition was
-// handed to another node (Dynamo §4.9, DESIGN §5) and this node no longer
+// handed to another node (Dynamo §4.9, docs/architecture.md §5) and this node no longer
 // replicates it. Durable per Config.Durability; adjusts the counters.
 // Hints for p are kept (they are for other nodes). It is not reported to
 // OnChange: the anti-entropy tree of p is reset by its owner, which drops

@@ -34,7 +34,7 @@ var (
 	ErrBadPartition = errors.New("engine: partition out of range")
 )
 
-// MaxPartitions bounds partition numbers: Q is at most 16384 (DESIGN §2),
+// MaxPartitions bounds partition numbers: Q is at most 16384 (docs/architecture.md §2),
 // so the per-partition counters are a fixed array.
 const MaxPartitions = 16384
 
@@ -52,7 +52,7 @@ const bloomBitsPerKey = 10
 
 // Engine is one node's local store: the versioned objects of the partitions
 // it replicates, the hints it holds for other nodes, and node metadata, in
-// one pebble database (DESIGN §6). All methods are safe for concurrent use.
+// one pebble database (docs/architecture.md §6). All methods are safe for concurrent use.
 type Engine struct {
 	cfg Config
 	log *slog.Logger

@@ -11,7 +11,7 @@ import (
 )
 
 // Tests of the basic store contract: what Update, Get, Scan, Merge and
-// reopen promise the coordinator (Dynamo §4.4, §5; DESIGN §3, §6).
+// reopen promise the coordinator (Dynamo §4.4, §5; docs/architecture.md §3, §6).
 
 func TestRoundTrip(t *testing.T) {
 	e, clk := openMem(t)

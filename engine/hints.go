@@ -6,7 +6,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Hints (Dynamo §4.6, DESIGN §4): a node standing in for an unreachable
+// Hints (Dynamo §4.6, docs/architecture.md §4): a node standing in for an unreachable
 // home replica keeps the replica's writes in the 'h' keyspace, one object
 // per (target, partition, key), until it has delivered them. Hints are
 // durable like objects: an acknowledged write that lives only in a hint

@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// Keyspaces, separated by the first byte of every pebble key (DESIGN §6).
+// Keyspaces, separated by the first byte of every pebble key (docs/architecture.md §6).
 // Their order matters only in that each is one contiguous range.
 const (
 	prefixData = 'd' // 'd' | partition (2 bytes BE) | key -> object

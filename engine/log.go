@@ -50,7 +50,7 @@ func (e *Engine) fatal(msg string) {
 
 // rateLimited logs one line per interval at most, saying how many similar
 // events it held back since the last line. A runaway writer creating
-// siblings must not flood the log (DESIGN §3 asks for the fold to be
+// siblings must not flood the log (docs/architecture.md §3 asks for the fold to be
 // logged, not for a log line per write).
 type rateLimited struct {
 	interval time.Duration

@@ -32,7 +32,7 @@ func (e *Engine) GetMeta(name string) ([]byte, bool, error) {
 
 // PutMeta stores v under name and fsyncs it before returning, whatever the
 // durability mode: metadata such as the incarnation must never go back in
-// time after a crash (DESIGN §3, the KV679 lesson). Concurrent PutMeta
+// time after a crash (docs/architecture.md §3, the KV679 lesson). Concurrent PutMeta
 // calls for one name are last-writer-wins.
 func (e *Engine) PutMeta(name string, v []byte) error {
 	if err := e.enter(); err != nil {

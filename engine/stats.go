@@ -22,7 +22,7 @@ type statCounters struct {
 }
 
 // Stats is a snapshot of the engine's counters and pebble's resource use,
-// for INFO (DESIGN §8). Counters count since Open.
+// for INFO (docs/architecture.md §8). Counters count since Open.
 type Stats struct {
 	// Durability is the configured durability mode.
 	Durability Durability

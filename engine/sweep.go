@@ -9,7 +9,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// The sweep (DESIGN §6: "expired objects read as missing and are purged in
+// The sweep (docs/architecture.md §6: "expired objects read as missing and are purged in
 // the background"; tombstones are reaped only after a grace period and
 // when every home replica has them). It walks the 'd' keyspace in key
 // order, at most a batch of objects per call, resuming after the last key

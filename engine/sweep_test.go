@@ -9,7 +9,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// The sweep (DESIGN §6): "Expired objects read as missing and are purged in
+// The sweep (docs/architecture.md §6): "Expired objects read as missing and are purged in
 // the background ... Tombstones are reaped only after every home replica
 // has them and a grace period has passed".
 

@@ -8,7 +8,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// Update is the coordinator's read-modify-write of one key (DESIGN §3: the
+// Update is the coordinator's read-modify-write of one key (docs/architecture.md §3: the
 // coordinator reads its local object, applies the client's write, stores
 // the result). fn runs with the key's stripe held on the current stored
 // object (the zero Object if missing) and returns the next object and
@@ -120,7 +120,7 @@ func (e *Engine) updateLocked(p uint16, key []byte, h uint64, k []byte, fn func(
 	return out, true, pd, err
 }
 
-// Merge is a replica write (DESIGN §3: replicas merge the coordinator's
+// Merge is a replica write (docs/architecture.md §3: replicas merge the coordinator's
 // object with sync): it stores version.Merge(cur, in), capped, if that
 // differs from cur, durably per Config.Durability when it returns. It
 // returns the merged object (cur when unchanged) and whether it changed.

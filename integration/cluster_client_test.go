@@ -1,7 +1,7 @@
 package integration
 
 // Cluster tests of issue 3 with off-the-shelf clients in front: go-redis's
-// ClusterClient and redis-cli -c (Redis Cluster routing, DESIGN §5), and
+// ClusterClient and redis-cli -c (Redis Cluster routing, docs/architecture.md §5), and
 // twemproxy (nutcracker) sharding over the nodes as a plain server pool.
 
 import (

@@ -312,7 +312,7 @@ func staleReplica(c *Cluster, coord, stale *Proc, n int, key, old, new func(int)
 // itself (R=2), each repair their key in node3's own copy (DYNAGO LOCAL).
 //
 // Anti-entropy would also repair node3 as soon as it is seen alive again
-// (DESIGN §7), and there is no switch to turn it off. It is held back
+// (docs/architecture.md §7), and there is no switch to turn it off. It is held back
 // instead: the keys share one hash tag, hence one partition, and with
 // --ae-rate 1 an exchange waits one second per key before repairing a
 // batch, i.e. longer than this test runs. The keys that are not read stay

@@ -2,7 +2,7 @@
 // real processes on loopback (or in network namespaces cut apart by real
 // network partitions, netns.go), driven by go-redis, redis-cli and
 // redis-benchmark, killed with SIGKILL, paused with SIGSTOP and restarted
-// (DESIGN §10). This file is the harness; the tests are in _test.go files.
+// (docs/architecture.md §10). This file is the harness; the tests are in _test.go files.
 package integration
 
 import (

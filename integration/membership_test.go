@@ -261,7 +261,7 @@ func leaveAndStop(c *Cluster, p, at *Proc, keys []string) {
 }
 
 // stopTimeout is how long a node may take to exit after SIGTERM: finish
-// in-flight requests, flush (DESIGN §8).
+// in-flight requests, flush (docs/architecture.md §8).
 const stopTimeout = 10 * time.Second
 
 // Done when (issue 4): a loaded cluster grows from 3 to 5 nodes and

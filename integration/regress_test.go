@@ -152,7 +152,7 @@ func TestTransfersInfoShowsHandOff(t *testing.T) {
 	}
 }
 
-// A node handing off its data must stop promptly on SIGTERM (DESIGN §8:
+// A node handing off its data must stop promptly on SIGTERM (docs/architecture.md §8:
 // stop accepting, finish in-flight requests, flush): a transfer abandoned
 // by a stop resumes after the next start (coordinator/transfer.go), so
 // nothing is gained by finishing it first.

@@ -16,7 +16,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// ClusterConfig is how a node takes part in a cluster (DESIGN §5).
+// ClusterConfig is how a node takes part in a cluster (docs/architecture.md §5).
 type ClusterConfig struct {
 	// Addr is the cluster port's listen address (gossip and internode
 	// RPC); empty means the client host with port+10000.
@@ -331,7 +331,7 @@ func (n *Node) clusterFields() []resp.InfoField {
 			members++
 		}
 	}
-	// N, R and W are clamped to the replicas a key has (DESIGN §2).
+	// N, R and W are clamped to the replicas a key has (docs/architecture.md §2).
 	replicas := min(cfg.N, len(r.PreferenceList(0)))
 	out = append(out,
 		field("ring_epoch", int64(r.Epoch())),

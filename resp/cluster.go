@@ -11,7 +11,7 @@ import (
 	"github.com/dynago/dynago/ring"
 )
 
-// The Redis Cluster face (DESIGN §5): CLUSTER INFO, MYID, MYSHARDID, NODES,
+// The Redis Cluster face (docs/architecture.md §5): CLUSTER INFO, MYID, MYSHARDID, NODES,
 // SLOTS, SHARDS, KEYSLOT, MEET, FORGET, and READONLY, READWRITE, ASKING.
 //
 // Every node can coordinate every key, so what these commands describe is
@@ -315,7 +315,7 @@ func writeShardNode(w *Writer, n *ClusterNode, master bool) {
 }
 
 // CLUSTER KEYSLOT key: Redis Cluster's slot (CRC16 with hash tags), the
-// same function that places keys on the ring (DESIGN §2).
+// same function that places keys on the ring (docs/architecture.md §2).
 func (s *Server) cmdClusterKeySlot(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	w.WriteInt(int64(ring.Slot(args[2])))
 }

@@ -64,7 +64,7 @@ type ClusterView struct {
 	Nodes []ClusterNode
 	// Ranges cover slots 0..16383 in order: maximal runs of slots whose
 	// home replicas are the same, listed with the first live home replica
-	// first (the "master" Redis clients route to, DESIGN §5) and the rest
+	// first (the "master" Redis clients route to, docs/architecture.md §5) and the rest
 	// after it.
 	Ranges []SlotRange
 }

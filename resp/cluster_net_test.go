@@ -1,6 +1,6 @@
 package resp
 
-// Real cluster clients against test servers on loopback (DESIGN §5): a
+// Real cluster clients against test servers on loopback (docs/architecture.md §5): a
 // "cluster" of three resp.Servers over one shared in-memory store, each
 // with a fake ClusterBackend describing the same ring from its own side.
 // go-redis decodes CLUSTER SLOTS/SHARDS/NODES and its ClusterClient routes

@@ -1,6 +1,6 @@
 package resp
 
-// Handler tests for the Redis Cluster face (DESIGN §5), without sockets:
+// Handler tests for the Redis Cluster face (docs/architecture.md §5), without sockets:
 // reply shapes in RESP2 and RESP3 over a fake ClusterBackend, CLUSTER
 // NODES read by a parser that mirrors redis-cli's and redis-benchmark's,
 // and the answers of a server that is not a cluster node.

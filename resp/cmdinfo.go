@@ -7,7 +7,7 @@ import (
 
 // COMMAND, COMMAND COUNT|INFO|DOCS|LIST|GETKEYS: the table described to
 // clients. go-redis's ClusterClient reads COMMAND for key positions and
-// the readonly flag (DESIGN §5: GETCTX and SIBLINGS are read-only);
+// the readonly flag (docs/architecture.md §5: GETCTX and SIBLINGS are read-only);
 // redis-cli builds its hints from COMMAND DOCS.
 
 // COMMAND with no subcommand: every command's info.

@@ -159,7 +159,7 @@ func (c *Client) Name() string {
 func (c *Client) Consistency() coordinator.Consistency { return c.consistency }
 
 // SetConsistency sets the connection's R/W override, which every later
-// command of the connection carries in its context (DESIGN §4 step 7; the
+// command of the connection carries in its context (docs/architecture.md §4 step 7; the
 // DYNAGO CONSISTENCY command of the cluster issue calls it).
 func (c *Client) SetConsistency(cons coordinator.Consistency) { c.consistency = cons }
 

@@ -25,7 +25,7 @@ type Config struct {
 	Logger *slog.Logger
 
 	// MaxValueBytes is the largest value a write may store, in bytes.
-	// Default 1 MiB (the paper's object size, DESIGN §6). Larger values
+	// Default 1 MiB (the paper's object size, docs/architecture.md §6). Larger values
 	// are refused with "ERR value too large" before reaching the backend.
 	MaxValueBytes int
 	// MaxBulkBytes is the largest bulk string a request may carry (Redis's

@@ -36,7 +36,7 @@ const (
 )
 
 // AUTH [username] password. Only the "default" user exists (ACL users
-// come later, DESIGN §9). With no password configured the default user
+// come later, docs/architecture.md §9). With no password configured the default user
 // accepts any password, as Redis's "nopass" default user does, except that
 // the one-argument form is an error there too.
 func (s *Server) cmdAuth(ctx context.Context, c *Client, args [][]byte, w *Writer) {

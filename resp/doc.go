@@ -2,8 +2,8 @@
 // protocol door to the Dynamo request path. It implements the paper's
 // client interface (§4.1: get(key) returns the object or the conflicting
 // versions with a context; put(key, context, object)) as Redis commands,
-// with the meanings DESIGN.md §3 ("What each command means") gives them,
-// and the safety limits of DESIGN.md §9.
+// with the meanings docs/architecture.md §3 ("What each command means") gives them,
+// and the safety limits of docs/architecture.md §9.
 //
 // # Usage
 //
@@ -138,7 +138,7 @@
 // # Commands
 //
 // Each command behaves like its Redis 7 namesake (reply types, error
-// texts) unless DESIGN.md says otherwise; the deviations are documented on
+// texts) unless docs/architecture.md says otherwise; the deviations are documented on
 // the handlers: pipelined writes of different keys may become visible to
 // other clients in either order (wave.go), MSET/MSETNX are not atomic
 // across keys, INCR-style commands are evaluated on a quorum read and are
@@ -148,7 +148,7 @@
 // --enable-flushall, and KEYS/SCAN MATCH use a linear matcher with a step
 // budget (glob.go).
 //
-// Cluster commands (DESIGN §5) describe, per slot range, the first live
+// Cluster commands (docs/architecture.md §5) describe, per slot range, the first live
 // home replica as "master" and the other home replicas as its replicas: a
 // routing hint, since every node serves every key, so MOVED and ASK are
 // never sent. Deviations: CLUSTER NODES lists every node as a master (of

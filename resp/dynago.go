@@ -11,7 +11,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// DYNAGO: the operator and per-connection extension commands (DESIGN §4
+// DYNAGO: the operator and per-connection extension commands (docs/architecture.md §4
 // step 7, §5, §8).
 //
 //	DYNAGO CONSISTENCY [R W | DEFAULT] → this connection's R/W override

@@ -1,6 +1,6 @@
 package resp
 
-// DYNAGO CONSISTENCY (DESIGN §4 step 7: a connection's own R and W) and
+// DYNAGO CONSISTENCY (docs/architecture.md §4 step 7: a connection's own R and W) and
 // DYNAGO LOCAL (a node's own copy, for checking handoff and repair).
 
 import (

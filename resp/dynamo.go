@@ -8,7 +8,7 @@ import (
 	"github.com/dynago/dynago/version"
 )
 
-// The Dynamo extension commands (DESIGN §3, "What each command means"):
+// The Dynamo extension commands (docs/architecture.md §3, "What each command means"):
 // the paper's get(key) → (objects, context) and put(key, context, object)
 // interface (§4.1), for clients that want every concurrent version.
 //

@@ -1,6 +1,6 @@
 package resp
 
-// These tests pin DESIGN §3 ("What each command means") and the paper's
+// These tests pin docs/architecture.md §3 ("What each command means") and the paper's
 // §4.1 interface: get returns every concurrent version with a context,
 // put with a context replaces exactly the versions the context covers.
 

@@ -9,7 +9,7 @@ import (
 
 // Expiry commands: EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT [NX|XX|GT|LT],
 // TTL, PTTL, EXPIRETIME, PEXPIRETIME, PERSIST. An expiry is part of the
-// winning sibling's version (DESIGN §6), so it is changed by a write
+// winning sibling's version (docs/architecture.md §6), so it is changed by a write
 // (coordinator.OpExpire) and read from the sibling GET returns.
 
 // expireCmd describes one member of the EXPIRE family.

@@ -10,7 +10,7 @@ import (
 
 // Read-modify-write string commands: INCR, DECR, INCRBY, DECRBY,
 // INCRBYFLOAT, APPEND, SETRANGE, and the reads STRLEN, GETRANGE/SUBSTR.
-// The coordinator evaluates each write on a quorum read (DESIGN §3: not
+// The coordinator evaluates each write on a quorum read (docs/architecture.md §3: not
 // linearizable); Apply defines the arithmetic and keeps the key's TTL.
 
 // incrHandler returns the handler of INCR (by 1), DECR (by -1), INCRBY

@@ -16,7 +16,7 @@ import (
 // replication, commandstats, latencystats) followed by the Backend's
 // (keyspace, persistence, and in a cluster cluster/replication/hints/
 // antientropy). Deviation: the default set includes latencystats, the
-// per-command p50/p99/p99.9 that DESIGN §8 puts in INFO (Redis shows them
+// per-command p50/p99/p99.9 that docs/architecture.md §8 puts in INFO (Redis shows them
 // only for INFO all/latencystats).
 func (s *Server) cmdInfo(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	want := map[string]bool{}

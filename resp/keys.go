@@ -11,7 +11,7 @@ import (
 // Keyspace commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS.
 
 // DEL key [key ...], UNLINK key [key ...]: a tombstone per key with the
-// coordinator's context (DESIGN §3); the reply counts keys that held a
+// coordinator's context (docs/architecture.md §3); the reply counts keys that held a
 // live value.
 func (s *Server) cmdDel(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	keys := own(args[1:]...)

@@ -88,7 +88,7 @@ func (st *serverStats) reset() {
 }
 
 // cmdStats are one command's counters and latency histogram (INFO
-// commandstats and latencystats; DESIGN §8: p50/p99/p99.9, the paper's SLA
+// commandstats and latencystats; docs/architecture.md §8: p50/p99/p99.9, the paper's SLA
 // metric).
 type cmdStats struct {
 	calls, failed, rejected atomic.Int64

@@ -11,7 +11,7 @@ import (
 
 // String commands that read or replace whole values: GET, SET and its
 // variants, GETSET, GETDEL, GETEX, MGET, MSET, MSETNX. Each write is one
-// coordinator.Op; coordinator.Apply defines its conditions (DESIGN §3).
+// coordinator.Op; coordinator.Apply defines its conditions (docs/architecture.md §3).
 
 // setOpts are the options of SET, GETEX and SETCTX.
 type setOpts uint16

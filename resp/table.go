@@ -125,7 +125,7 @@ func (s *Server) coreCommands() []*Command {
 			Summary: "Returns the length of a string value.", Since: "2.2.0", Group: "string", Complexity: "O(1)",
 			Arguments: []Arg{keyArg("key")}, Handler: s.cmdStrlen},
 		{Name: "incr", Arity: 2, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @string @fast"),
-			Summary: "Increments the integer value of a key by one (not linearizable, DESIGN §3).", Since: "1.0.0", Group: "string", Complexity: "O(1)",
+			Summary: "Increments the integer value of a key by one (not linearizable, docs/architecture.md §3).", Since: "1.0.0", Group: "string", Complexity: "O(1)",
 			Arguments: []Arg{keyArg("key")}, Handler: s.incrHandler(1, false)},
 		{Name: "decr", Arity: 2, Flags: fl("write denyoom fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @string @fast"),
 			Summary: "Decrements the integer value of a key by one.", Since: "1.0.0", Group: "string", Complexity: "O(1)",
@@ -151,7 +151,7 @@ func (s *Server) coreCommands() []*Command {
 
 		// Keyspace.
 		{Name: "del", Arity: -2, Flags: fl("write"), FirstKey: 1, LastKey: -1, Step: 1, Parallel: true, ACLCategories: fl("@keyspace @write @slow"),
-			Summary: "Deletes one or more keys (a tombstone each, DESIGN §3).", Since: "1.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys that will be removed.",
+			Summary: "Deletes one or more keys (a tombstone each, docs/architecture.md §3).", Since: "1.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys that will be removed.",
 			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdDel},
 		{Name: "unlink", Arity: -2, Flags: fl("write fast"), FirstKey: 1, LastKey: -1, Step: 1, Parallel: true, ACLCategories: fl("@keyspace @write @fast"),
 			Summary: "Deletes one or more keys (the same as DEL in dynago).", Since: "4.0.0", Group: "generic", Complexity: "O(N) where N is the number of keys that will be removed.",
@@ -197,7 +197,7 @@ func (s *Server) coreCommands() []*Command {
 			Summary: "Removes the expiration time of a key.", Since: "2.2.0", Group: "generic", Complexity: "O(1)",
 			Arguments: []Arg{keyArg("key")}, Handler: s.cmdPersist},
 
-		// Dynamo (DESIGN §3).
+		// Dynamo (docs/architecture.md §3).
 		{Name: "getctx", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @string @fast"),
 			Summary: "Returns the key's context token and every concurrent value (siblings).", Since: "7.2.0", Group: "string", Complexity: "O(S) where S is the number of siblings",
 			Arguments: []Arg{keyArg("key")}, Handler: s.cmdGetCtx},
@@ -211,7 +211,7 @@ func (s *Server) coreCommands() []*Command {
 			Summary: "Deletes the versions a context covers (a tombstone with that context).", Since: "7.2.0", Group: "generic", Complexity: "O(S) where S is the number of siblings",
 			Arguments: []Arg{keyArg("key"), strArg("context")}, Handler: s.cmdDelCtx},
 
-		// Cluster (DESIGN §5): the Redis Cluster face and dynago's operator
+		// Cluster (docs/architecture.md §5): the Redis Cluster face and dynago's operator
 		// commands; without EnableCluster they answer as a non-cluster Redis.
 		s.clusterCommand(),
 		{Name: "readonly", Arity: 1, Flags: fl("loading stale fast"), ACLCategories: fl("@fast @connection"), local: true,

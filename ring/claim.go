@@ -18,7 +18,7 @@ import (
 //  2. Load (held by the tests over the whole grid): a node stores every
 //     partition whose preference list names it, so the number of lists
 //     naming it, not the number it owns, is its real load. That count must
-//     stay within max(10 %, 2) of its fair share (DESIGN §2): L·Q/S with L =
+//     stay within max(10 %, 2) of its fair share (docs/architecture.md §2): L·Q/S with L =
 //     min(N, S) the list length; with zones, the zone-aware share below.
 //  3. Spread: the walk builds a list from the owners of p, p+1, …, so if a
 //     node's partitions lie at least N apart (a zone's too, with ≥ N zones)

@@ -1,6 +1,6 @@
 package ring
 
-// Each test here pins a sentence of the paper or of DESIGN §2 about the
+// Each test here pins a sentence of the paper or of docs/architecture.md §2 about the
 // claim (paper §6.2, strategy 3: "Q/S tokens per node, equal-sized
 // partitions"; §4.3: "the preference list … contains only distinct physical
 // nodes"; §4.9: adding a node takes partitions from the others and only

@@ -11,7 +11,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 )
 
-// The ring travels in gossip (DESIGN §5) in a compact binary form:
+// The ring travels in gossip (docs/architecture.md §5) in a compact binary form:
 //
 //	version   byte (1)
 //	q, n      uvarint

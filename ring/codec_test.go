@@ -101,7 +101,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 }
 
 // The Merge laws: every node that sees the same set of rings, in any order
-// and any number of times, keeps the same one (DESIGN §5).
+// and any number of times, keeps the same one (docs/architecture.md §5).
 func TestMergeLaws(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		a, b, c := drawRing(t), drawRing(t), drawRing(t)

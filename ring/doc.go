@@ -1,7 +1,7 @@
 // Package ring places keys on nodes: Dynamo's partitioning (§4.2) and
 // replication (§4.3) with fixed, equal partitions (§6.2, strategy 3), and
 // the membership state that gossip carries (§4.8) and that adding and
-// removing nodes changes (§4.9). See DESIGN §2 (from a key to its replicas)
+// removing nodes changes (§4.9). See docs/architecture.md §2 (from a key to its replicas)
 // and §5 (membership and the ring).
 //
 // It is pure: no goroutines, no I/O, no clock. Gossip (hashicorp/memberlist),
@@ -62,7 +62,7 @@
 // partitions. Removed members stay as tombstones so that a stale gossip
 // message cannot bring them back.
 //
-// Moving a partition without losing writes (§4.9, DESIGN §5) uses the
+// Moving a partition without losing writes (§4.9, docs/architecture.md §5) uses the
 // pending owner: Stage puts a new claim onto the current ring as pending
 // owners (the old owner keeps serving; writes go to both), and Commit makes
 // a pending owner the owner once it holds the data.

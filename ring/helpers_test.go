@@ -8,7 +8,7 @@ import (
 )
 
 // Test helpers: naive restatements of the ring's rules, written from the
-// spec (DESIGN §2) without the package's precomputation, so that the fast
+// spec (docs/architecture.md §2) without the package's precomputation, so that the fast
 // code is checked against a dumb alternative (STYLE 10).
 
 // testMembers returns s members named node-00…; with zones > 0, member i is
@@ -136,7 +136,7 @@ func fairShare(r *Ring) map[string]float64 {
 
 // loadRatio returns, over all owners, the worst |count - fair| / tolerance,
 // where count is the number of preference lists naming the owner and the
-// tolerance max(fair/10, 2) (DESIGN §2). The rule holds when it is ≤ 1.
+// tolerance max(fair/10, 2) (docs/architecture.md §2). The rule holds when it is ≤ 1.
 func loadRatio(r *Ring) float64 {
 	cnt := map[string]int{}
 	for p := range r.Q() {

@@ -18,7 +18,7 @@ import (
 )
 
 // Membership runs gossip membership and failure detection on
-// hashicorp/memberlist (paper §4.8, DESIGN §5) and keeps this node's copy of
+// hashicorp/memberlist (paper §4.8, docs/architecture.md §5) and keeps this node's copy of
 // the ring.
 //
 // The ring is versioned state: every node holds one, changes come from

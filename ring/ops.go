@@ -126,7 +126,7 @@ func claimInputsChanged(a, b []Member) bool {
 	return !slices.EqualFunc(a, b, func(x, y Member) bool { return x.ID == y.ID && x.Zone == y.Zone })
 }
 
-// Stage returns the current ring on its way to target (§4.9, DESIGN §5):
+// Stage returns the current ring on its way to target (§4.9, docs/architecture.md §5):
 // target's members, owners as in r, and each partition whose owner differs
 // in target pending to target's owner. Old owners keep serving until Commit.
 // A partition whose owner target has removed cannot be handed off by it,

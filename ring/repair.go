@@ -161,7 +161,7 @@ func (c *claimer) walk(p int, dst []int32) int {
 }
 
 // excess is how far node x, named in cnt preference lists, lies outside its
-// load band |cnt - fair| ≤ max(fair/10, 2) (DESIGN §2), in units of
+// load band |cnt - fair| ≤ max(fair/10, 2) (docs/architecture.md §2), in units of
 // 1/(10·S) lists; the arithmetic stays in integers so that every CPU gets
 // the same claim.
 func (c *claimer) excess(x int32, cnt int32) int64 {

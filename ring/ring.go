@@ -426,7 +426,7 @@ func (r *Ring) Owners() []string {
 
 // Pending returns the ID of the node partition p is being handed to, or ""
 // when it is not moving. While a partition is pending, writes go to both
-// owners and reads to the current one (DESIGN §5).
+// owners and reads to the current one (docs/architecture.md §5).
 func (r *Ring) Pending(p int) string {
 	if r.pending == nil || r.pending[p] < 0 {
 		return ""

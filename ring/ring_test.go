@@ -107,7 +107,7 @@ func TestRingAccessors(t *testing.T) {
 }
 
 // TestSmallClusters: with fewer nodes than N every node is a replica of
-// every key (DESIGN §2), and a single node is a complete ring.
+// every key (docs/architecture.md §2), and a single node is a complete ring.
 func TestSmallClusters(t *testing.T) {
 	for s := 1; s <= 3; s++ {
 		r, err := New(64, 3, testMembers(s, 0))
@@ -232,7 +232,7 @@ func mustRemove(t *testing.T, r *Ring, id string) *Ring {
 }
 
 // TestStageCommit: a claim staged on the current ring leaves the old owners
-// serving and marks each moving partition pending (§4.9, DESIGN §5);
+// serving and marks each moving partition pending (§4.9, docs/architecture.md §5);
 // committing a partition hands it over.
 func TestStageCommit(t *testing.T) {
 	ms := testMembers(5, 0)

@@ -4,7 +4,7 @@ package ring
 // what cluster-aware clients compute; partitions are equal runs of slots.
 const Slots = 16384
 
-// Bounds on the partition count Q (DESIGN §2). Q is a power of two so that
+// Bounds on the partition count Q (docs/architecture.md §2). Q is a power of two so that
 // every partition holds the same number of slots.
 const (
 	MinPartitions     = 16
@@ -58,7 +58,7 @@ func crc16(b []byte) uint16 {
 }
 
 // PartitionOf returns the partition holding slot when the slots are cut
-// into q equal partitions (DESIGN §2). q must satisfy ValidPartitions.
+// into q equal partitions (docs/architecture.md §2). q must satisfy ValidPartitions.
 func PartitionOf(slot uint16, q int) int {
 	return int(slot) / (Slots / q)
 }

@@ -4,7 +4,7 @@ package ring
 // committed: the same members and epoch, each partition owned by its
 // pending owner where it has one. It is r itself when nothing is pending.
 //
-// During a handoff (DESIGN §5) reads use r's preference lists and writes go
+// During a handoff (docs/architecture.md §5) reads use r's preference lists and writes go
 // to the union of r's and Target's, so a node that is about to become a
 // home replica receives every write while it streams the partition.
 func (r *Ring) Target() *Ring {

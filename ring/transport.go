@@ -14,7 +14,7 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// ClusterPort owns a node's cluster port (DESIGN §4, §5): one UDP socket
+// ClusterPort owns a node's cluster port (docs/architecture.md §4, §5): one UDP socket
 // for memberlist's gossip packets and one TCP listener shared by
 // memberlist's streams and the internode RPC. A TCP connection is handed to
 // the RPC when its first byte says so (IsRPC), else to memberlist. It

@@ -300,7 +300,7 @@ func DecodeContext(tok string) (VV, error) {
 // Hash is the object's anti-entropy digest: a 64-bit hash of the key and
 // its version vector. Two replicas whose objects have the same VV have seen
 // the same writes and hold the same siblings, so the VV stands for the
-// whole object (DESIGN §7). The zero object hashes to 0 so that a missing
+// whole object (docs/architecture.md §7). The zero object hashes to 0 so that a missing
 // key contributes nothing to a Merkle leaf's XOR.
 func Hash(key []byte, o Object) uint64 {
 	if len(o.VV) == 0 {

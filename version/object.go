@@ -63,7 +63,7 @@ type Sibling struct {
 	Value     []byte
 	Tombstone bool
 	// Timestamp is the coordinator's wall clock in unix milliseconds when it
-	// made the write. It only breaks ties for plain GET (DESIGN §3); it
+	// made the write. It only breaks ties for plain GET (docs/architecture.md §3); it
 	// never decides which versions survive.
 	Timestamp int64
 	// Expiry is an absolute unix time in milliseconds; 0 means none.

@@ -1,6 +1,6 @@
 package version
 
-// These tests pin the DVV-set rules of DESIGN §3 and Dynamo §4.4: merge is a
+// These tests pin the DVV-set rules of docs/architecture.md §3 and Dynamo §4.4: merge is a
 // join (commutative, associative, idempotent), a write with context c
 // replaces exactly the siblings c covers, and writers sharing a stale context
 // all survive as siblings.
