@@ -245,7 +245,11 @@ func sameDot(s, t Sibling) Sibling {
 // hide elements added by writes it had not seen: while the object holds
 // elements of its type it yields to the key's other versions.
 func (o Object) Winner() (w Sibling, ok bool) {
-	els := o.elementTypes()
+	return o.winner(o.elementTypes())
+}
+
+// winner is Winner given els, o.elementTypes().
+func (o Object) winner(els uint32) (w Sibling, ok bool) {
 	var emptied Sibling
 	var hasEmptied bool
 	for _, s := range o.Siblings {
@@ -286,8 +290,9 @@ func liveVersion(s Sibling, nowMs int64, els uint32) bool {
 
 // Value is what a plain GET returns: the winner's value if it is live.
 func (o Object) Value(nowMs int64) (Sibling, bool) {
-	w, ok := o.Winner()
-	if !ok || !liveVersion(w, nowMs, o.elementTypes()) {
+	els := o.elementTypes()
+	w, ok := o.winner(els)
+	if !ok || !liveVersion(w, nowMs, els) {
 		return Sibling{}, false
 	}
 	return w, true
