@@ -183,9 +183,6 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 // applyTyped runs a convergent type's write (crdt.Apply) and carries its
 // reply in a Result.
 func applyTyped(cur version.Object, op crdt.Op, actor version.Actor, counter func(floor uint64) (uint64, error), nowMs int64) (version.Object, bool, Result, error) {
-	if !op.Valid() {
-		return cur, false, Result{Object: cur}, ErrUnknownOp
-	}
 	next, write, r, err := crdt.Apply(cur, op, actor, counter, nowMs)
 	res := Result{Applied: write, Int: r.Int, Bytes: r.Bytes, Null: r.Null, Values: r.Values, Object: next}
 	return next, write, res, err

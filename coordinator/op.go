@@ -145,7 +145,7 @@ var (
 	ErrNotFloat = crdt.ErrNotFloat
 	// ErrUnknownOp: an Op whose Kind this node does not know (a forwarded
 	// op from a newer node).
-	ErrUnknownOp = errors.New("coordinator: unknown write operation")
+	ErrUnknownOp = crdt.ErrUnknownOp
 )
 
 // consistencyKey is the context key of a per-request R/W override.

@@ -135,7 +135,7 @@ type Result struct {
 // written.
 func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor uint64) (uint64, error), nowMs int64) (next version.Object, write bool, res Result, err error) {
 	if !op.Valid() {
-		return cur, false, res, errUnknown
+		return cur, false, res, ErrUnknownOp
 	}
 	t := op.keyType()
 	w, live := cur.Value(nowMs)
@@ -158,13 +158,6 @@ func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor ui
 	next, err = b.finish(actor, counter)
 	return next, err == nil, res, err
 }
-
-// errUnknown is returned for op kinds this node does not know; the
-// coordinator maps it to its own ErrUnknownOp.
-var errUnknown = errMalformed("unknown typed op")
-
-// ErrUnknownOp reports an op kind this node does not know.
-var ErrUnknownOp = errUnknown
 
 // builder collects a collection write: the elements it sets or removes.
 type builder struct {

@@ -4,6 +4,9 @@ import "errors"
 
 // Errors Apply returns; each is a client error and nothing is written.
 var (
+	// ErrUnknownOp: an op of a kind this node does not know, or malformed
+	// (Op.Valid); a forwarded op from another node is checked the same way.
+	ErrUnknownOp = errors.New("crdt: unknown or malformed write operation")
 	// ErrWrongType: a command for one type on a key holding another.
 	ErrWrongType = errors.New("crdt: operation against a key holding the wrong kind of value")
 	// ErrNotInteger: an integer increment of a value that is not a base-10
