@@ -250,85 +250,50 @@ func AppendCounter(dst []byte, c Counter) []byte {
 // DecodeCounter decodes AppendCounter's form; malformed input is
 // ErrMalformed, never a panic.
 func DecodeCounter(b []byte) (Counter, error) {
-	d := reader{b: b}
+	d := version.NewReader(b)
 	var c Counter
-	if base := d.bytes(d.uvarint()); len(base) > 0 {
+	if base := d.Bytes(d.Uvarint("base length"), "base"); len(base) > 0 {
 		c.Base = base
 	}
-	c.BaseTs = d.varint()
-	n := d.uvarint()
-	if n > uint64(len(d.b))/(version.ActorLen+2) {
-		return Counter{}, errMalformed("counter entries")
-	}
-	for range n {
-		var e IntEntry
-		copy(e.Actor[:], d.bytes(version.ActorLen))
-		e.P, e.N = d.uvarint(), d.uvarint()
-		if k := len(c.Ints); k > 0 && c.Ints[k-1].Actor.Compare(e.Actor) >= 0 {
-			d.err = true
+	c.BaseTs = d.Varint("base timestamp")
+	if n := d.Uvarint("integer entries"); n > uint64(d.Len())/(version.ActorLen+2) {
+		d.Fail("integer entries")
+	} else {
+		for range n {
+			var e IntEntry
+			copy(e.Actor[:], d.Bytes(version.ActorLen, "actor"))
+			e.P, e.N = d.Uvarint("increments"), d.Uvarint("decrements")
+			if k := len(c.Ints); k > 0 && c.Ints[k-1].Actor.Compare(e.Actor) >= 0 {
+				d.Fail("actors not sorted")
+			}
+			c.Ints = append(c.Ints, e)
 		}
-		c.Ints = append(c.Ints, e)
 	}
-	n = d.uvarint()
-	if n > uint64(len(d.b))/(version.ActorLen+16) {
-		return Counter{}, errMalformed("counter entries")
-	}
-	for range n {
-		var e FloatEntry
-		copy(e.Actor[:], d.bytes(version.ActorLen))
-		e.P, e.N = d.float(), d.float()
-		if k := len(c.Floats); (k > 0 && c.Floats[k-1].Actor.Compare(e.Actor) >= 0) || !(e.P >= 0) || !(e.N >= 0) || math.IsInf(e.P, 0) || math.IsInf(e.N, 0) {
-			d.err = true
+	if n := d.Uvarint("float entries"); n > uint64(d.Len())/(version.ActorLen+16) {
+		d.Fail("float entries")
+	} else {
+		for range n {
+			var e FloatEntry
+			copy(e.Actor[:], d.Bytes(version.ActorLen, "actor"))
+			e.P, e.N = readFloat(d), readFloat(d)
+			if k := len(c.Floats); (k > 0 && c.Floats[k-1].Actor.Compare(e.Actor) >= 0) || !(e.P >= 0) || !(e.N >= 0) || math.IsInf(e.P, 0) || math.IsInf(e.N, 0) {
+				d.Fail("float entry")
+			}
+			c.Floats = append(c.Floats, e)
 		}
-		c.Floats = append(c.Floats, e)
 	}
-	if d.err || len(d.b) != 0 {
-		return Counter{}, errMalformed("counter")
+	if d.Err() == nil && d.Len() != 0 {
+		d.Fail("trailing bytes")
+	}
+	if err := d.Err(); err != nil {
+		return Counter{}, fmt.Errorf("%w (counter)", err)
 	}
 	return c, nil
 }
 
-// reader decodes with bounds checks; err sticks.
-type reader struct {
-	b   []byte
-	err bool
-}
-
-func (d *reader) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = true
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = true
-		d.b = nil
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) bytes(n uint64) []byte {
-	if n > uint64(len(d.b)) {
-		d.err = true
-		d.b = nil
-		return nil
-	}
-	out := d.b[:n:n]
-	d.b = d.b[n:]
-	return out
-}
-
-func (d *reader) float() float64 {
-	b := d.bytes(8)
+// readFloat reads a float64 stored as its 8 big-endian bits.
+func readFloat(d *version.Reader) float64 {
+	b := d.Bytes(8, "float")
 	if len(b) < 8 {
 		return 0
 	}

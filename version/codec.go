@@ -104,6 +104,36 @@ func actorIndex(v VV, a Actor) int {
 	return len(v)
 }
 
+// Reader reads binary forms written with encoding/binary's varints, as
+// this package's codec does, for the other packages' encodings (package
+// crdt's counters). Every read checks bounds; after the first failure
+// reads return zero values and Err reports ErrMalformed.
+type Reader struct{ d decoder }
+
+// NewReader reads b.
+func NewReader(b []byte) *Reader { return &Reader{d: decoder{b: b}} }
+
+// Uvarint reads an unsigned varint; what names it in the error.
+func (r *Reader) Uvarint(what string) uint64 { return r.d.uvarint(what) }
+
+// Varint reads a signed varint.
+func (r *Reader) Varint(what string) int64 { return r.d.varint(what) }
+
+// Bytes reads n bytes; the result shares b's memory, capped at n.
+func (r *Reader) Bytes(n uint64, what string) []byte {
+	out := r.d.bytes(n, what)
+	return out[:len(out):len(out)]
+}
+
+// Len is the number of bytes left.
+func (r *Reader) Len() int { return len(r.d.b) }
+
+// Fail records a malformed input (the first failure sticks).
+func (r *Reader) Fail(what string) { r.d.fail(what) }
+
+// Err is the first failure, nil if none.
+func (r *Reader) Err() error { return r.d.err }
+
 // decoder reads the binary forms; every read checks bounds.
 type decoder struct {
 	b   []byte
