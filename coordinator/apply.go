@@ -2,8 +2,10 @@ package coordinator
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/dynago/dynago/crdt"
+	"github.com/dynago/dynago/internal/bitops"
 	"github.com/dynago/dynago/version"
 )
 
@@ -40,7 +42,7 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 	// A counter reads as its number; a collection has no string value, so
 	// only SET, DEL and EXPIRE (which do not read it) apply to one.
 	val, live, found, err := crdt.StringValue(cur, nowMs)
-	if errors.Is(err, crdt.ErrWrongType) && !op.Get && op.Kind != OpAppend && op.Kind != OpSetRange {
+	if errors.Is(err, crdt.ErrWrongType) && !op.Get && op.Kind != OpAppend && op.Kind != OpSetRange && op.Kind != OpBitField {
 		err = nil
 	}
 	if err != nil {
@@ -118,6 +120,25 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		copy(v[op.Offset:], op.Value)
 		s.Value = v
 		res.Int = int64(len(v))
+		s.Expiry = keptExpiry(live, found)
+
+	case OpBitField:
+		prog, err := bitops.Decode(op.Value)
+		if err != nil {
+			return cur, false, res, ErrUnknownOp
+		}
+		if _, size := bitops.Writes(prog); size > uint64(maxValueBytes) {
+			return cur, false, res, ErrValueTooLarge
+		}
+		v, replies := bitops.Run(val, prog)
+		res.Values = make([][]byte, len(replies))
+		for i, r := range replies {
+			res.Values[i] = []byte{}
+			if !r.Null {
+				res.Values[i] = strconv.AppendInt(nil, r.Val, 10)
+			}
+		}
+		s.Value = v
 		s.Expiry = keptExpiry(live, found)
 
 	case OpExpire:

@@ -33,6 +33,11 @@ const (
 	// OpTyped is a write of a convergent data type (a hash, set, sorted
 	// set or counter command): Typed says which.
 	OpTyped
+	// OpBitField runs the SET/INCRBY/GET program Value encodes
+	// (bitops.Encode) on the value, grown with zero bytes to the highest
+	// bit written (SETBIT, BITFIELD). Result.Values has one reply per
+	// program step: the integer in decimal, or empty for a FAIL overflow.
+	OpBitField
 )
 
 // ExpireCond is the NX/XX/GT/LT option of EXPIRE and friends (Redis 7).
