@@ -97,3 +97,7 @@ func (s *Server) valueTooLarge() string {
 // errBackendCount: a Backend answered a multi-key call with the wrong
 // number of results, a bug reported to the client instead of a panic.
 var errBackendCount = errors.New("resp: backend returned a result count that does not match the keys")
+
+// errBackendReply: a write's Result does not have the shape its op
+// promises (a BITFIELD reply per program step), a bug reported likewise.
+var errBackendReply = errors.New("resp: backend returned a malformed write result")

@@ -35,12 +35,8 @@ func (s *Server) cmdDel(ctx context.Context, c *Client, args [][]byte, w *Writer
 
 // EXISTS key [key ...] counts the live keys, a repeated key each time.
 func (s *Server) cmdExists(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	objs, err := s.b.GetMany(ctx, args[1:])
-	if err == nil && len(objs) != len(args)-1 {
-		err = errBackendCount
-	}
-	if err != nil {
-		s.writeErr(w, err, false)
+	objs, ok := s.getMany(ctx, w, args[1:])
+	if !ok {
 		return
 	}
 	now := s.nowMs()

@@ -140,12 +140,8 @@ func (s *Server) cmdSScan(ctx context.Context, c *Client, args [][]byte, w *Writ
 // destination: two writes, so a failure between them loses the member.
 func (s *Server) cmdSMove(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	src, dst, member := args[1], args[2], args[3]
-	objs, err := s.b.GetMany(ctx, args[1:3])
-	if err == nil && len(objs) != 2 {
-		err = errBackendCount
-	}
-	if err != nil {
-		s.writeErr(w, err, false)
+	objs, ok := s.getMany(ctx, w, args[1:3])
+	if !ok {
 		return
 	}
 	now := s.nowMs()

@@ -157,6 +157,36 @@ func (s *Server) read(ctx context.Context, key []byte) (version.Sibling, bool, v
 	return live, ok, o, err
 }
 
+// getMany reads keys with one GetMany; ok is false after an error reply.
+func (s *Server) getMany(ctx context.Context, w *Writer, keys [][]byte) ([]version.Object, bool) {
+	objs, err := s.b.GetMany(ctx, keys)
+	if err == nil && len(objs) != len(keys) {
+		err = errBackendCount
+	}
+	if err != nil {
+		s.writeErr(w, err, false)
+		return nil, false
+	}
+	return objs, true
+}
+
+// stringValues returns the string values of objs (empty for a missing
+// key, a counter's number included), counting hits and misses; a
+// collection is crdt.ErrWrongType.
+func (s *Server) stringValues(objs []version.Object) ([][]byte, error) {
+	now := s.nowMs()
+	vals := make([][]byte, len(objs))
+	for i, o := range objs {
+		val, _, ok, err := crdt.StringValue(o, now)
+		if err != nil {
+			return nil, err
+		}
+		s.stats.hit(ok)
+		vals[i] = val
+	}
+	return vals, nil
+}
+
 // write applies op to key (which the caller has copied, see own).
 func (s *Server) write(ctx context.Context, w *Writer, key []byte, op coordinator.Op) (coordinator.Result, bool) {
 	res, err := s.b.Write(ctx, key, op)

@@ -8,14 +8,15 @@ import "strings"
 //
 // Parallel marks the keyed data commands a pipeline may run concurrently
 // on distinct keys (wave.go): GET, the SET family, GETSET, GETDEL, GETEX,
-// APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, the INCR family, DEL, UNLINK,
+// APPEND, STRLEN, GETRANGE/SUBSTR, SETRANGE, the INCR family, SETBIT,
+// GETBIT, BITCOUNT, BITPOS, BITFIELD, BITFIELD_RO, DEL, UNLINK,
 // EXISTS (with one key), TYPE, the EXPIRE and TTL families, PERSIST, and
 // GETCTX, SETCTX, SIBLINGS, DELCTX. Each is one backend call (or a read
 // and a write) on its key and reads no connection state. MGET, MSET and
 // MSETNX stay out: they are multi-key by nature and cut their own work
-// into chunks against the output limit. So do SCAN and KEYS (whole
-// keyspace), DBSIZE, FLUSHALL, and every connection, server and cluster
-// command.
+// into chunks against the output limit; BITOP and LCS read several keys.
+// So do SCAN and KEYS (whole keyspace), DBSIZE, FLUSHALL, and every
+// connection, server and cluster command.
 
 // fl splits a space-separated list (flags, categories).
 func fl(s string) []string { return strings.Fields(s) }
@@ -41,6 +42,14 @@ func block(name string, parts ...Arg) Arg {
 func expiryArgs() []Arg {
 	return []Arg{named("EX", "seconds", "integer"), named("PX", "milliseconds", "integer"),
 		named("EXAT", "unix-time-seconds", "unix-time"), named("PXAT", "unix-time-milliseconds", "unix-time")}
+}
+
+// bitFieldGet and bitFieldWrite are BITFIELD's subcommand blocks.
+func bitFieldGet() Arg {
+	return Arg{Name: "get-block", Type: "block", Token: "GET", Args: []Arg{strArg("encoding"), intArg("offset")}}
+}
+func bitFieldWrite(t, name, value string) Arg {
+	return Arg{Name: name, Type: "block", Token: t, Args: []Arg{strArg("encoding"), intArg("offset"), intArg(value)}}
 }
 
 // subs builds a subcommand map.
@@ -148,6 +157,38 @@ func (s *Server) coreCommands() []*Command {
 		{Name: "setrange", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @string @slow"),
 			Summary: "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", Since: "2.2.0", Group: "string", Complexity: "O(1)",
 			Arguments: []Arg{keyArg("key"), intArg("offset"), strArg("value")}, Handler: s.cmdSetRange},
+		{Name: "lcs", Arity: -3, Flags: fl("readonly"), FirstKey: 1, LastKey: 2, Step: 1, ACLCategories: fl("@read @string @slow"),
+			Summary: "Finds the longest common substring.", Since: "7.0.0", Group: "string", Complexity: "O(N*M) where N and M are the lengths of s1 and s2, respectively",
+			Arguments: []Arg{keyArg("key1"), keyArg("key2"), optional(tok("LEN")), optional(tok("IDX")),
+				optional(named("MINMATCHLEN", "min-match-len", "integer")), optional(tok("WITHMATCHLEN"))}, Handler: s.cmdLCS},
+
+		// Bitmaps (strings addressed by bit).
+		{Name: "setbit", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @bitmap @slow"),
+			Summary: "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", Since: "2.2.0", Group: "bitmap", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("offset"), intArg("value")}, Handler: s.cmdSetBit},
+		{Name: "getbit", Arity: 3, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @bitmap @fast"),
+			Summary: "Returns a bit value by offset.", Since: "2.2.0", Group: "bitmap", Complexity: "O(1)",
+			Arguments: []Arg{keyArg("key"), intArg("offset")}, Handler: s.cmdGetBit},
+		{Name: "bitcount", Arity: -2, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @bitmap @slow"),
+			Summary: "Counts the number of set bits (population counting) in a string.", Since: "2.6.0", Group: "bitmap", Complexity: "O(N)",
+			Arguments: []Arg{keyArg("key"), optional(block("range", intArg("start"), intArg("end"),
+				optional(oneof("unit", tok("BYTE"), tok("BIT")))))}, Handler: s.cmdBitCount},
+		{Name: "bitpos", Arity: -3, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @bitmap @slow"),
+			Summary: "Finds the first set (1) or clear (0) bit in a string.", Since: "2.8.7", Group: "bitmap", Complexity: "O(N)",
+			Arguments: []Arg{keyArg("key"), intArg("bit"), optional(block("range", intArg("start"), optional(block("end-unit-block",
+				intArg("end"), optional(oneof("unit", tok("BYTE"), tok("BIT")))))))}, Handler: s.cmdBitPos},
+		{Name: "bitop", Arity: -4, Flags: fl("write denyoom"), FirstKey: 2, LastKey: -1, Step: 1, ACLCategories: fl("@write @bitmap @slow"),
+			Summary: "Performs bitwise operations on multiple strings, and stores the result (reads the sources, then writes destkey: not atomic).", Since: "2.6.0", Group: "bitmap", Complexity: "O(N)",
+			Arguments: []Arg{oneof("operation", tok("AND"), tok("OR"), tok("XOR"), tok("NOT")), keyArg("destkey"), multiple(keyArg("key"))}, Handler: s.cmdBitOp},
+		{Name: "bitfield", Arity: -2, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @bitmap @slow"),
+			Summary: "Performs arbitrary bitfield integer operations on strings.", Since: "3.2.0", Group: "bitmap", Complexity: "O(1) for each subcommand specified",
+			Arguments: []Arg{keyArg("key"), optional(multiple(oneof("operation",
+				bitFieldGet(),
+				block("write", optional(Arg{Name: "overflow-block", Type: "oneof", Token: "OVERFLOW", Args: []Arg{tok("WRAP"), tok("SAT"), tok("FAIL")}}),
+					oneof("write-operation", bitFieldWrite("SET", "set-block", "value"), bitFieldWrite("INCRBY", "incrby-block", "increment"))))))}, Handler: s.cmdBitField},
+		{Name: "bitfield_ro", Arity: -2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @bitmap @fast"),
+			Summary: "Performs arbitrary read-only bitfield integer operations on strings.", Since: "6.0.0", Group: "bitmap", Complexity: "O(1) for each subcommand specified",
+			Arguments: []Arg{keyArg("key"), optional(multiple(bitFieldGet()))}, Handler: s.cmdBitFieldRO},
 
 		// Keyspace.
 		{Name: "del", Arity: -2, Flags: fl("write"), FirstKey: 1, LastKey: -1, Step: 1, Parallel: true, ACLCategories: fl("@keyspace @write @slow"),

@@ -230,10 +230,10 @@ func TestParallelCommands(t *testing.T) {
 	walk = func(m map[string]*Command) {
 		for _, c := range m {
 			switch {
-			case c.Group == "hash" || c.Group == "set" || c.Group == "sorted-set":
-				// The convergent types' single-key commands are all
-				// parallel; their multi-key ones name several keys (or
-				// have movable keys, as ZUNIONSTORE).
+			case c.Group == "hash" || c.Group == "set" || c.Group == "sorted-set" || c.Group == "bitmap":
+				// The convergent types' and bitmaps' single-key commands
+				// are all parallel; their multi-key ones name several keys
+				// (BITOP) or have movable keys (ZUNIONSTORE).
 				if c.Parallel != (c.LastKey == 1 && !slices.Contains(c.Flags, "movablekeys")) {
 					t.Errorf("%s: Parallel %v with keys %d..%d", c.fullName, c.Parallel, c.FirstKey, c.LastKey)
 				}

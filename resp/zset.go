@@ -326,12 +326,8 @@ type zsetSource struct {
 // sets, or sets whose members score 1 (as in Redis); a missing key is
 // empty, any other type WRONGTYPE.
 func (s *Server) readSources(ctx context.Context, w *Writer, keys [][]byte) ([]zsetSource, bool) {
-	objs, err := s.b.GetMany(ctx, keys)
-	if err == nil && len(objs) != len(keys) {
-		err = errBackendCount
-	}
-	if err != nil {
-		s.writeErr(w, err, false)
+	objs, ok := s.getMany(ctx, w, keys)
+	if !ok {
 		return nil, false
 	}
 	now := s.nowMs()
