@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -440,5 +441,18 @@ func TestUpdateAsync(t *testing.T) {
 	_, wait, err := e.UpdateAsync(3, []byte("c"), func(cur version.Object) (version.Object, bool, error) { return cur, false, nil })
 	if err != nil || wait() != nil {
 		t.Fatalf("no-op UpdateAsync: %v", err)
+	}
+}
+
+// A large object is encoded straight into a batch sized for it (put):
+// it must read back intact from pebble (the object cache is off).
+func TestLargeValueRoundTrip(t *testing.T) {
+	e, clk := openMem(t, func(c *Config) { c.ObjectCacheBytes = 0 })
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	w := mustUpdate(t, e, 0, "big", put(actor(1), big, clk.NowMs(), clk.NowMs()+1e6))
+	got := mustGet(t, e, 0, "big")
+	requireSame(t, "Get", got, w)
+	if v, _ := got.Value(clk.NowMs()); string(v.Value) != big {
+		t.Fatalf("value of %d bytes read back as %d bytes", len(big), len(v.Value))
 	}
 }

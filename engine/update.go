@@ -226,10 +226,23 @@ func (e *Engine) put(k []byte, o version.Object, m writeMode) (pending, error) {
 }
 
 // setObject adds the write of o at k to b; the zero Object is a delete.
-// The object is encoded into a pooled buffer, which the batch copies.
+// A small object is encoded into a pooled buffer, which the batch copies;
+// a large one straight into the batch.
 func setObject(b *pebble.Batch, k []byte, o version.Object) {
 	if o.IsZero() {
 		_ = b.Delete(k, nil)
+		return
+	}
+	if o.EncodedSize() > maxPooledEncodeBuf {
+		// Encoded straight into the batch, which allocates its buffer
+		// once for the record: no intermediate copy of a large value.
+		// (NewBatchWithSize would not help: pebble reallocates a buffer
+		// that is not a power of two on the first record.)
+		n := version.EncodedLen(o)
+		op := b.SetDeferred(len(k), n)
+		copy(op.Key, k)
+		version.AppendObject(op.Value[:0], o)
+		_ = op.Finish()
 		return
 	}
 	buf := encodeBufs.Get().(*[]byte)

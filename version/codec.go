@@ -83,6 +83,40 @@ func AppendObject(dst []byte, o Object) []byte {
 	return dst
 }
 
+// EncodedLen returns exactly len(AppendObject(nil, o)), for writing the
+// encoding in place (engine batches).
+func EncodedLen(o Object) int {
+	n := 1 + uvarintLen(uint64(len(o.VV))) + uvarintLen(uint64(len(o.Siblings)))
+	for _, e := range o.VV {
+		n += ActorLen + uvarintLen(e.Counter)
+	}
+	for _, s := range o.Siblings {
+		n += uvarintLen(uint64(actorIndex(o.VV, s.Dot.Actor))) + uvarintLen(s.Dot.Counter) + 1
+		if s.Type != TypeString || s.IsElement() {
+			n++
+		}
+		if s.IsElement() {
+			n += uvarintLen(uint64(len(s.Field))) + len(s.Field)
+		}
+		n += varintLen(s.Timestamp)
+		if s.Expiry != 0 {
+			n += varintLen(s.Expiry)
+		}
+		n += uvarintLen(uint64(len(s.Value))) + len(s.Value)
+	}
+	return n
+}
+
+func uvarintLen(v uint64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(b[:], v)
+}
+
+func varintLen(v int64) int {
+	var b [binary.MaxVarintLen64]byte
+	return binary.PutVarint(b[:], v)
+}
+
 // EncodedSize returns len(AppendObject(nil, o)) without encoding, as an
 // upper bound good enough for buffer sizing.
 func (o Object) EncodedSize() int {

@@ -259,7 +259,16 @@ func TestObjectRoundTrip(t *testing.T) {
 		if rapid.Bool().Draw(t, "expiry") && len(o.Siblings) > 0 {
 			o.Siblings[0].Expiry = 123456789
 		}
+		if rapid.Bool().Draw(t, "typed") && len(o.Siblings) > 0 {
+			o.Siblings[len(o.Siblings)-1].Type = TypeHash
+			if rapid.Bool().Draw(t, "element") && !o.Siblings[len(o.Siblings)-1].Tombstone {
+				o.Siblings[len(o.Siblings)-1].Field = []byte("field")
+			}
+		}
 		enc := AppendObject(nil, o)
+		if n := EncodedLen(o); n != len(enc) {
+			t.Fatalf("EncodedLen %d, encoding %d bytes", n, len(enc))
+		}
 		got, err := DecodeObject(enc)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
