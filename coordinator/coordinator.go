@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 	return Config{
 		N: 3, R: 2, W: 2,
 		RequestTimeout:   5 * time.Second,
-		MaxValueBytes:    1 << 20,
+		MaxValueBytes:    64 << 20,
 		ReadRepairWait:   100 * time.Millisecond,
 		ReadRepairChance: 0.1,
 		HedgeAfter:       20 * time.Millisecond,

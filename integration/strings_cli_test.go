@@ -5,7 +5,12 @@ package integration
 // types_cli_test.go: SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP, BITFIELD,
 // BITFIELD_RO, LCS, GETEX, SUBSTR, error texts included.
 
-import "testing"
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+)
 
 var stringSession = [][]string{
 	// SETBIT and GETBIT.
@@ -88,4 +93,37 @@ func TestStringRepliesMatchRedisServer(t *testing.T) {
 func TestStringRepliesMatchRedisServerInACluster(t *testing.T) {
 	c := NewCluster(t, 3, "--enable-flushall")
 	compareSession(t, stringSession, startRedisServer(t), c.Nodes[0].Port)
+}
+
+// Values of several MiB are stored and read back through a 3-node
+// cluster (the default limit is 64 MiB); a value over a node's limit gets
+// Redis's protocol error as a reply, not a connection reset, and the
+// client's next connection works.
+func TestLargeValues(t *testing.T) {
+	ctx := context.Background()
+	c := NewCluster(t, 3)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16+1)
+	cl := c.Nodes[0].Client()
+	start := time.Now()
+	if err := cl.Set(ctx, "large", big, 0).Err(); err != nil {
+		t.Fatalf("SET of %d bytes: %v", len(big), err)
+	}
+	if got, err := c.Nodes[1].Client().Get(ctx, "large").Bytes(); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("GET through another node: %d bytes, %v", len(got), err)
+	}
+	t.Logf("SET and GET of %d bytes in %v", len(big), time.Since(start))
+
+	p := NewProc(t, "--max-value-bytes", "1048576")
+	p.Start()
+	pc := p.Client()
+	err := pc.Set(ctx, "k", big, 0).Err()
+	if err == nil || err.Error() != "ERR Protocol error: invalid bulk length" {
+		t.Fatalf("SET over the limit: %v, want the protocol error", err)
+	}
+	if err := pc.Set(ctx, "k", "small", 0).Err(); err != nil {
+		t.Fatalf("SET after the refused one: %v", err)
+	}
+	if got := pc.ConfigGet(ctx, "proto-max-bulk-len").Val()["proto-max-bulk-len"]; got != "1114112" {
+		t.Fatalf("proto-max-bulk-len = %s", got)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"sync"
@@ -195,7 +196,8 @@ func (n *Node) startCluster() (err error) {
 	n.rpc = coordinator.NewRPC(coordinator.RPCConfig{
 		Self: n.id.ID, Secret: []byte(cfg.Cluster.Secret),
 		Resolve: n.resolve, AllowPeer: n.isPeer,
-		Logger: cfg.Logger.With("component", "rpc"),
+		MaxFrameBytes: frameLimit(cfg.RESP.MaxValueBytes),
+		Logger:        cfg.Logger.With("component", "rpc"),
 	}, coordinator.HandlerFunc(func(ctx context.Context, from string, req *coordinator.Request) *coordinator.Response {
 		return n.coord.HandleRPC(ctx, from, req)
 	}))
@@ -332,3 +334,12 @@ func (p singlePlacement) Q() int                { return p.q }
 func (p singlePlacement) Walk(int) []string     { return []string{p.self} }
 func (p singlePlacement) Nodes() []string       { return []string{p.self} }
 func (p singlePlacement) Incoming(int) []string { return nil }
+
+// frameLimit is the largest internode frame for values of up to
+// maxValue bytes: an object of four maximal siblings, or a forwarded write's
+// result carrying the old value and the new object, with room for
+// headers; never below the RPC default (160 MiB) nor past the 32-bit
+// frame length.
+func frameLimit(maxValue int) int {
+	return int(min(max(4*int64(maxValue)+16<<20, 160<<20), math.MaxUint32-16))
+}

@@ -6,6 +6,7 @@ package resp
 
 import (
 	"context"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -357,4 +358,54 @@ func startBlockingServer(t *testing.T) (*harness, *netServer, chan error) {
 	h.b.entered = make(chan struct{}, 1)
 	ns, served := serveHarness(t, h)
 	return h, ns, served
+}
+
+// A client sending a whole bulk over proto-max-bulk-len reads Redis's
+// protocol error and then the end of the stream, not a connection reset:
+// the server drains the rest of the bulk before it closes.
+func TestOversizedBulkGetsTheErrorNotAReset(t *testing.T) {
+	ns := startServer(t, func(c *Config) { c.MaxValueBytes = 1 << 20 })
+	c := ns.dial(t)
+	val := strings.Repeat("v", 4<<20)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := io.WriteString(c.nc, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$"+itoa(len(val))+"\r\n"+val+"\r\n")
+		wrote <- err
+	}()
+	if err := <-wrote; err != nil {
+		t.Fatalf("writing the value: %v", err)
+	}
+	if got, want := c.reply(), "(error) ERR Protocol error: invalid bulk length"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+	c.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if rest, err := io.ReadAll(c.r); err != nil || len(rest) != 0 {
+		t.Fatalf("after the error: %q, %v (want a clean end of stream)", rest, err)
+	}
+}
+
+func TestProtoMaxBulkLen(t *testing.T) {
+	ns := startServer(t, func(c *Config) { c.MaxValueBytes = 4 << 20 })
+	c := ns.dial(t)
+	for _, st := range []step{
+		{`CONFIG GET proto-max-bulk-len`, `["proto-max-bulk-len", "4259840"]`},
+		{`CONFIG SET proto-max-bulk-len 1mb`, `OK`},
+		{`CONFIG GET proto-max-bulk-len`, `["proto-max-bulk-len", "1048576"]`},
+		{`CONFIG SET proto-max-bulk-len 2000k`, `OK`},
+		{`CONFIG GET proto-max-bulk-len`, `["proto-max-bulk-len", "2000000"]`},
+		{`CONFIG SET proto-max-bulk-len 1000`, `(error) ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be between 1048576 and 268435456 inclusive`},
+		{`CONFIG SET proto-max-bulk-len 1xb`, `(error) ERR CONFIG SET failed (possibly related to argument 'proto-max-bulk-len') - argument must be a memory value`},
+	} {
+		if got := c.cmd(strings.Fields(st.cmd)...); got != st.want {
+			t.Errorf("%s: got %s, want %s", st.cmd, got, st.want)
+		}
+	}
+	// The new limit applies to the next request on every connection.
+	if got := c.cmd("SET", "k", strings.Repeat("v", 1999990)); got != "OK" {
+		t.Fatal(got)
+	}
+	c.send("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000001\r\n")
+	if got, want := c.reply(), "(error) ERR Protocol error: invalid bulk length"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
 }

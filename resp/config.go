@@ -25,15 +25,18 @@ type Config struct {
 	Logger *slog.Logger
 
 	// MaxValueBytes is the largest value a write may store, in bytes.
-	// Default 1 MiB (the paper's object size, docs/architecture.md §6). Larger values
-	// are refused with "ERR value too large" before reaching the backend.
+	// Default 64 MiB: Redis users store values of several MiB, and Redis
+	// allows 512 MiB. Larger values are refused with "ERR value too large"
+	// before reaching the backend; bit offsets and LCS's table are bounded
+	// by it as Redis bounds them by proto-max-bulk-len.
 	MaxValueBytes int
 	// MaxBulkBytes is the largest bulk string a request may carry (Redis's
-	// proto-max-bulk-len). 0 means MaxValueBytes + 64 KiB: a value a
-	// little over the limit still reaches the handler and gets the clear
-	// "value too large" error, while a length far beyond anything storable
-	// is a protocol error that closes the connection before a byte of it
-	// is buffered.
+	// proto-max-bulk-len, which CONFIG GET/SET read and change at run
+	// time). 0 means MaxValueBytes + 64 KiB: a value a little over the
+	// limit still reaches the handler and gets the clear "value too large"
+	// error, while a longer bulk is Redis's protocol error "invalid bulk
+	// length": it is answered, the rest of the request is read and
+	// dropped without being buffered, and the connection is closed.
 	MaxBulkBytes int
 	// MaxArgs is the most arguments one command may have. Default 1 Mi
 	// (Redis 6's limit).
@@ -42,15 +45,16 @@ type Config struct {
 	// lines. Default 64 KiB (Redis's PROTO_INLINE_MAX_SIZE).
 	MaxInlineBytes int
 	// MaxQueryBytes bounds the unparsed input buffered for one connection
-	// (Redis's client-query-buffer-limit, 1 GiB there). Default 128 MiB:
-	// an MSET of a hundred maximal values still fits. A connection that
+	// (Redis's client-query-buffer-limit, 1 GiB there). Default 256 MiB:
+	// an MSET of three maximal values still fits. A connection that
 	// exceeds it is closed.
 	MaxQueryBytes int
 	// MaxOutputBytes bounds the replies waiting to be written to one
 	// connection (Redis's client-output-buffer-limit). Replies are written
 	// as they accumulate, blocking on a client that does not read, so this
 	// only bites on a single huge reply (MGET of many large values, KEYS
-	// over a big keyspace). Default 64 MiB; the client is closed.
+	// over a big keyspace). Default 256 MiB, so that a GET or MGET of a
+	// few maximal values goes out; the client is closed.
 	MaxOutputBytes int
 
 	// RequirePass is the default user's password; empty means none.
@@ -80,11 +84,11 @@ type Config struct {
 
 // Defaults.
 const (
-	DefaultMaxValueBytes  = 1 << 20
+	DefaultMaxValueBytes  = 64 << 20
 	DefaultMaxArgs        = 1 << 20
 	DefaultMaxInlineBytes = 64 << 10
-	DefaultMaxQueryBytes  = 128 << 20
-	DefaultMaxOutputBytes = 64 << 20
+	DefaultMaxQueryBytes  = 256 << 20
+	DefaultMaxOutputBytes = 256 << 20
 	DefaultMaxClients     = 10000
 	DefaultRequestTimeout = 5 * time.Second
 	DefaultAuthTimeout    = 10 * time.Second

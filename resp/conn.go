@@ -3,6 +3,7 @@ package resp
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"runtime/debug"
 	"sync"
@@ -111,6 +112,7 @@ func (s *Server) serveConn(c *conn) {
 				c.w.WriteError("ERR " + pe.Error())
 				c.flush()
 				s.log.Info("protocol error from client; closing it", "addr", c.client.addr, "err", pe.Error())
+				c.drain(c.p.unread)
 			case errors.Is(err, errQueryLimit):
 				s.log.Warn("client reached the query buffer limit; closing it", "addr", c.client.addr,
 					"buffered", c.p.buffered(), "limit", c.p.lim.maxQuery)
@@ -124,11 +126,39 @@ func (s *Server) serveConn(c *conn) {
 	}
 }
 
+// drainTimeout bounds how long a connection closing on a refused bulk
+// reads the rest of it.
+const drainTimeout = 10 * time.Second
+
+// drain reads and drops up to n bytes still coming from the client (the
+// rest of a bulk refused as too long), nothing of it buffered, so that a
+// client still writing it gets to read the error: closing a socket with
+// unread input makes TCP send a reset, and a client blocked writing sees
+// "connection reset" and never the reply. The write side is shut first,
+// so the client sees the error and the end of the stream at once. It
+// gives up after drainTimeout or on Shutdown's interrupt.
+func (c *conn) drain(n int64) {
+	if n <= 0 {
+		return
+	}
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.mu.Lock()
+	if c.s.closing.Load() {
+		c.mu.Unlock()
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(drainTimeout))
+	c.mu.Unlock()
+	io.CopyN(io.Discard, c, n)
+}
+
 // limitsFor returns the parser limits for a client's next batch.
 func (s *Server) limitsFor(cl *Client) limits {
 	l := limits{
 		maxArgs:   s.cfg.MaxArgs,
-		maxBulk:   s.cfg.MaxBulkBytes,
+		maxBulk:   int(s.maxBulk.Load()),
 		maxInline: s.cfg.MaxInlineBytes,
 		maxQuery:  s.cfg.MaxQueryBytes,
 	}

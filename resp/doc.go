@@ -72,19 +72,22 @@
 // "-ERR Protocol error: …" after the replies of the commands before it and
 // closes only that connection:
 //
-//   - bulk length ≤ MaxBulkBytes (default MaxValueBytes + 64 KiB, so a value
-//     slightly too large still gets the clear "value too large" reply):
-//     "invalid bulk length";
+//   - bulk length ≤ MaxBulkBytes (proto-max-bulk-len; by default 64 KiB over
+//     MaxValueBytes, so a value slightly too large still gets the clear "value
+//     too large" reply): "invalid bulk length", after which the rest of the
+//     request is read and dropped (not buffered) before the connection is
+//     closed, so that a client still sending it reads the error instead of
+//     a reset;
 //   - arguments ≤ MaxArgs (1 Mi): "invalid multibulk length";
 //   - inline line and length lines ≤ MaxInlineBytes (64 KiB): "too big
 //     inline request", "too big mbulk count string", "too big bulk count
 //     string"; "unbalanced quotes in request"; "expected '$', got 'x'";
-//   - unparsed input ≤ MaxQueryBytes (128 MiB): the connection is closed;
+//   - unparsed input ≤ MaxQueryBytes (256 MiB): the connection is closed;
 //   - before AUTH (with a password): ≤ 10 arguments, ≤ 16 KiB per bulk, ≤ 1
 //     MiB buffered, one command per batch (CVE-2021-32675), and the
 //     connection must complete a command within AuthTimeout (10 s);
 //   - IdleTimeout (default off, like Redis's timeout 0);
-//   - a reply larger than MaxOutputBytes (64 MiB) closes the client;
+//   - a reply larger than MaxOutputBytes (256 MiB) closes the client;
 //     otherwise replies are written as they pass 64 KiB, and a client that
 //     does not read blocks only its own goroutine (TCP backpressure);
 //   - MaxClients (10000): "-ERR max number of clients reached";

@@ -89,6 +89,11 @@ type parser struct {
 	bulk  int   // length of the bulk being read; -1 before its header
 	marks []int // argument [start, end) pairs of the current multibulk, relative to r
 
+	// unread is, after an over-long bulk's "invalid bulk length", how
+	// many bytes of that bulk have not arrived yet: the connection drains
+	// them so that the client reads the error rather than a reset.
+	unread int64
+
 	// The batch: complete commands parsed from the input so far.
 	spans []span
 	pcmds []pcmd
@@ -171,9 +176,14 @@ func (p *parser) shift(d int) {
 }
 
 // grow doubles buf, capped by the query limit (plus one byte so that the
-// limit itself is detected).
+// limit itself is detected), and by the end of the bulk being read: the
+// buffer still grows only when full, as bytes arrive, but a 64 MiB value
+// ends in a buffer of 64 MiB rather than 128.
 func (p *parser) grow() {
 	n := min(2*len(p.buf), p.lim.maxQuery+1)
+	if end := p.pos + p.bulk + 2; p.mode == '*' && p.bulk >= 0 && end > len(p.buf) {
+		n = min(n, end)
+	}
 	if n <= len(p.buf) {
 		return
 	}
@@ -319,7 +329,11 @@ func (p *parser) multibulk() (done bool, err error) {
 				return false, errInvalidBulkLen
 			}
 			n, ok := parseInt64(p.buf[p.pos+1 : cr])
-			if !ok || n < 0 || n > int64(p.lim.maxBulk) {
+			if !ok || n < 0 {
+				return false, errInvalidBulkLen
+			}
+			if n > int64(p.lim.maxBulk) {
+				p.unread = max(int64(cr+2)+n+2-int64(p.w), 0)
 				return false, errInvalidBulkLen
 			}
 			if n > unauthMaxBulk && p.lim.unauth {

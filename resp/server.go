@@ -57,6 +57,7 @@ type Server struct {
 	// Runtime-settable configuration (CONFIG SET).
 	maxClients  atomic.Int64
 	idleTimeout atomic.Int64 // nanoseconds
+	maxBulk     atomic.Int64 // proto-max-bulk-len, bytes
 }
 
 // New returns a server over backend b. cfg's zero limits are replaced by
@@ -87,6 +88,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	s.mu.conns = make(map[int64]*conn)
 	s.maxClients.Store(int64(cfg.MaxClients))
 	s.idleTimeout.Store(int64(cfg.IdleTimeout))
+	s.maxBulk.Store(int64(cfg.MaxBulkBytes))
 	s.stats.init(cfg.now())
 	s.Register(s.builtinCommands()...)
 	return s, nil

@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -81,7 +82,19 @@ var configParams = [...]configParam{
 	{"maxmemory", constParam("0"), nil},
 	{"maxmemory-policy", constParam("noeviction"), nil},
 	{"port", func(s *Server) string { _, p, _ := net.SplitHostPort(s.cfg.Addr); return p }, nil},
-	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return int64(s.cfg.MaxBulkBytes) }), nil},
+	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return s.maxBulk.Load() }), func(s *Server, v []byte) string {
+		// Redis's floor is 1 MiB; a bulk longer than the query buffer
+		// limit could never be buffered whole.
+		n, ok := parseMemory(v)
+		if !ok {
+			return "argument must be a memory value"
+		}
+		if lo, hi := int64(1<<20), int64(s.cfg.MaxQueryBytes); n < lo || n > hi {
+			return "argument must be between " + strconv.FormatInt(lo, 10) + " and " + strconv.FormatInt(hi, 10) + " inclusive"
+		}
+		s.maxBulk.Store(n)
+		return ""
+	}},
 	{"protected-mode", func(s *Server) string { return yesNo(s.cfg.ProtectedMode) }, nil},
 	{"replica-read-only", constParam("yes"), nil},
 	// save is accepted and ignored so that test setups sending
@@ -96,6 +109,28 @@ var configParams = [...]configParam{
 		s.idleTimeout.Store(n * int64(time.Second))
 		return ""
 	}},
+}
+
+// parseMemory parses a memory value as Redis's memtoull does: a
+// non-negative integer with an optional unit, b, k (1000), kb (1024), m,
+// mb, g or gb, in any case.
+func parseMemory(v []byte) (int64, bool) {
+	units := []struct {
+		suffix string
+		mul    int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"b", 1}, {"k", 1e3}, {"m", 1e6}, {"g", 1e9}}
+	mul := int64(1)
+	for _, u := range units {
+		if n := len(v) - len(u.suffix); n > 0 && eqFold(v[n:], u.suffix) {
+			v, mul = v[:n], u.mul
+			break
+		}
+	}
+	n, ok := parseInt64(v)
+	if !ok || n < 0 || n > math.MaxInt64/mul {
+		return 0, false
+	}
+	return n * mul, true
 }
 
 func yesNo(b bool) string {
