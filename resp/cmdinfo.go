@@ -89,48 +89,52 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 	}
 }
 
-// writeKeySpecs describes the key positions as one Redis 7 key
-// specification: an index to begin at and a range to the last key.
+// writeKeySpecs describes the key positions as Redis 7 key
+// specifications: the command's own (KeySpecs), or one spec, an index to
+// begin at and a range to the last key, with flags from read or write.
 func writeKeySpecs(w *Writer, cmd *Command) {
-	if cmd.FirstKey == 0 {
-		w.WriteArray(0)
-		return
+	specs := cmd.KeySpecs
+	if specs == nil && cmd.FirstKey != 0 {
+		flags := "RO access"
+		if cmd.flags&flagWrite != 0 {
+			flags = "RW update"
+		}
+		last := cmd.LastKey
+		if last > 0 {
+			last -= cmd.FirstKey
+		}
+		specs = []KeySpec{{Flags: flags, Index: cmd.FirstKey, LastKey: last, Step: cmd.Step}}
 	}
-	flags := []string{"RO", "ACCESS"}
-	if cmd.flags&flagWrite != 0 {
-		flags = []string{"RW", "UPDATE"}
+	w.WriteArray(len(specs))
+	for _, ks := range specs {
+		flags := fl(ks.Flags)
+		w.WriteMap(3)
+		w.WriteBulkString("flags")
+		w.WriteSet(len(flags))
+		for _, f := range flags {
+			w.WriteSimple(f)
+		}
+		w.WriteBulkString("begin_search")
+		w.WriteMap(2)
+		w.WriteBulkString("type")
+		w.WriteBulkString("index")
+		w.WriteBulkString("spec")
+		w.WriteMap(1)
+		w.WriteBulkString("index")
+		w.WriteInt(int64(ks.Index))
+		w.WriteBulkString("find_keys")
+		w.WriteMap(2)
+		w.WriteBulkString("type")
+		w.WriteBulkString("range")
+		w.WriteBulkString("spec")
+		w.WriteMap(3)
+		w.WriteBulkString("lastkey")
+		w.WriteInt(int64(ks.LastKey))
+		w.WriteBulkString("keystep")
+		w.WriteInt(int64(ks.Step))
+		w.WriteBulkString("limit")
+		w.WriteInt(0)
 	}
-	last := cmd.LastKey
-	if last > 0 {
-		last -= cmd.FirstKey
-	}
-	w.WriteArray(1)
-	w.WriteMap(3)
-	w.WriteBulkString("flags")
-	w.WriteSet(len(flags))
-	for _, f := range flags {
-		w.WriteSimple(f)
-	}
-	w.WriteBulkString("begin_search")
-	w.WriteMap(2)
-	w.WriteBulkString("type")
-	w.WriteBulkString("index")
-	w.WriteBulkString("spec")
-	w.WriteMap(1)
-	w.WriteBulkString("index")
-	w.WriteInt(int64(cmd.FirstKey))
-	w.WriteBulkString("find_keys")
-	w.WriteMap(2)
-	w.WriteBulkString("type")
-	w.WriteBulkString("range")
-	w.WriteBulkString("spec")
-	w.WriteMap(3)
-	w.WriteBulkString("lastkey")
-	w.WriteInt(int64(last))
-	w.WriteBulkString("keystep")
-	w.WriteInt(int64(cmd.Step))
-	w.WriteBulkString("limit")
-	w.WriteInt(0)
 }
 
 func sortedSubs(cmd *Command) []*Command {

@@ -20,6 +20,14 @@ import (
 // (coordinator.WithConsistency).
 type HandlerFunc func(ctx context.Context, c *Client, args [][]byte, w *Writer)
 
+// KeySpec is one key specification as COMMAND INFO reports it: the keys
+// from argument Index to LastKey (relative to Index; -1 is the last
+// argument) every Step, with Redis's flags ("RW access update", …).
+type KeySpec struct {
+	Flags                string
+	Index, LastKey, Step int
+}
+
 // Command is one entry of the command table. The table drives dispatch,
 // arity checks, COMMAND / COMMAND INFO / COMMAND DOCS replies and the key
 // positions cluster clients use for routing.
@@ -37,6 +45,10 @@ type Command struct {
 	FirstKey, LastKey, Step int
 	// ACLCategories as Redis reports them: "@string", "@keyspace", "@read", ...
 	ACLCategories []string
+	// KeySpecs are Redis 7's key specifications where the default (one
+	// spec over FirstKey..LastKey, "RO access" or "RW update") is not
+	// Redis's; nil for the default.
+	KeySpecs []KeySpec
 	// Docs for COMMAND DOCS.
 	Summary    string
 	Since      string
