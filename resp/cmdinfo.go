@@ -89,27 +89,53 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 	}
 }
 
-// writeKeySpecs describes the key positions as one Redis 7 key
-// specification: an index to begin at and a range to the last key.
+// writeKeySpecs writes cmd's KeySpecs, or the one Redis 7 key
+// specification its key positions imply: an index to begin at and a range
+// to the last key.
 func writeKeySpecs(w *Writer, cmd *Command) {
-	if cmd.FirstKey == 0 {
-		w.WriteArray(0)
-		return
+	specs := cmd.KeySpecs
+	if specs == nil && cmd.FirstKey != 0 {
+		flags := []string{"RO", "ACCESS"}
+		if cmd.flags&flagWrite != 0 {
+			flags = []string{"RW", "UPDATE"}
+		}
+		last := cmd.LastKey
+		if last > 0 {
+			last -= cmd.FirstKey
+		}
+		specs = []KeySpec{{Flags: flags, Index: cmd.FirstKey, LastKey: last, KeyStep: cmd.Step}}
 	}
-	flags := []string{"RO", "ACCESS"}
-	if cmd.flags&flagWrite != 0 {
-		flags = []string{"RW", "UPDATE"}
+	w.WriteArray(len(specs))
+	for _, ks := range specs {
+		writeKeySpec(w, ks)
 	}
-	last := cmd.LastKey
-	if last > 0 {
-		last -= cmd.FirstKey
+}
+
+func writeKeySpec(w *Writer, ks KeySpec) {
+	if ks.Notes != "" {
+		w.WriteMap(4)
+		w.WriteBulkString("notes")
+		w.WriteBulkString(ks.Notes)
+	} else {
+		w.WriteMap(3)
 	}
-	w.WriteArray(1)
-	w.WriteMap(3)
 	w.WriteBulkString("flags")
-	w.WriteSet(len(flags))
-	for _, f := range flags {
+	w.WriteSet(len(ks.Flags))
+	for _, f := range ks.Flags {
 		w.WriteSimple(f)
+	}
+	unknown := func(name string) {
+		w.WriteBulkString(name)
+		w.WriteMap(2)
+		w.WriteBulkString("type")
+		w.WriteBulkString("unknown")
+		w.WriteBulkString("spec")
+		w.WriteMap(0)
+	}
+	if ks.Index == 0 {
+		unknown("begin_search")
+		unknown("find_keys")
+		return
 	}
 	w.WriteBulkString("begin_search")
 	w.WriteMap(2)
@@ -118,7 +144,7 @@ func writeKeySpecs(w *Writer, cmd *Command) {
 	w.WriteBulkString("spec")
 	w.WriteMap(1)
 	w.WriteBulkString("index")
-	w.WriteInt(int64(cmd.FirstKey))
+	w.WriteInt(int64(ks.Index))
 	w.WriteBulkString("find_keys")
 	w.WriteMap(2)
 	w.WriteBulkString("type")
@@ -126,9 +152,9 @@ func writeKeySpecs(w *Writer, cmd *Command) {
 	w.WriteBulkString("spec")
 	w.WriteMap(3)
 	w.WriteBulkString("lastkey")
-	w.WriteInt(int64(last))
+	w.WriteInt(int64(ks.LastKey))
 	w.WriteBulkString("keystep")
-	w.WriteInt(int64(cmd.Step))
+	w.WriteInt(int64(ks.KeyStep))
 	w.WriteBulkString("limit")
 	w.WriteInt(0)
 }

@@ -44,6 +44,11 @@ type Command struct {
 	Complexity string
 	// Arguments for COMMAND DOCS; optional.
 	Arguments []Arg
+	// KeySpecs, when set, are COMMAND INFO's key specifications instead of
+	// the one FirstKey..LastKey implies: for commands whose keys differ in
+	// access (RENAME's source and destination) or come from patterns
+	// (SORT's BY and GET).
+	KeySpecs []KeySpec
 
 	// Handler runs the command; nil for a container whose subcommands do
 	// all the work.
@@ -82,6 +87,17 @@ const (
 	flagLocal
 	flagParallel
 )
+
+// KeySpec is one Redis 7 key specification.
+type KeySpec struct {
+	Notes string
+	Flags []string // "RO", "RW", "OW", "ACCESS", "UPDATE", "INSERT", "DELETE"
+	// Index is begin_search's index; 0 means unknown (begin_search and
+	// find_keys are then "unknown").
+	Index int
+	// LastKey and KeyStep are find_keys' range, relative to Index.
+	LastKey, KeyStep int
+}
 
 // Arg describes one argument for COMMAND DOCS.
 type Arg struct {
