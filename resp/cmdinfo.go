@@ -80,7 +80,10 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 	for _, a := range cmd.ACLCategories {
 		w.WriteSimple(a)
 	}
-	w.WriteArray(0) // tips
+	w.WriteArray(len(cmd.Tips))
+	for _, t := range cmd.Tips {
+		w.WriteSimple(t)
+	}
 	writeKeySpecs(w, cmd)
 	subs := sortedSubs(cmd)
 	w.WriteArray(len(subs))
@@ -95,9 +98,9 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 func writeKeySpecs(w *Writer, cmd *Command) {
 	specs := cmd.KeySpecs
 	if specs == nil && cmd.FirstKey != 0 {
-		flags := []string{"RO", "ACCESS"}
+		flags := []string{"RO", "access"}
 		if cmd.flags&flagWrite != 0 {
-			flags = []string{"RW", "UPDATE"}
+			flags = []string{"RW", "update"}
 		}
 		last := cmd.LastKey
 		if last > 0 {

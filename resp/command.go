@@ -44,6 +44,9 @@ type Command struct {
 	Complexity string
 	// Arguments for COMMAND DOCS; optional.
 	Arguments []Arg
+	// Tips are COMMAND INFO's tips ("nondeterministic_output",
+	// "request_policy:all_shards", ...); optional.
+	Tips []string
 	// KeySpecs, when set, are COMMAND INFO's key specifications instead of
 	// the one FirstKey..LastKey implies: for commands whose keys differ in
 	// access (RENAME's source and destination) or come from patterns
@@ -91,7 +94,7 @@ const (
 // KeySpec is one Redis 7 key specification.
 type KeySpec struct {
 	Notes string
-	Flags []string // "RO", "RW", "OW", "ACCESS", "UPDATE", "INSERT", "DELETE"
+	Flags []string // as Redis writes them: "RO", "RW", "OW", "access", "update", "insert", "delete"
 	// Index is begin_search's index; 0 means unknown (begin_search and
 	// find_keys are then "unknown").
 	Index int

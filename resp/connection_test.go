@@ -153,7 +153,7 @@ func TestCommandCommand(t *testing.T) {
 		t.Fatalf("COMMAND: %.200s", all)
 	}
 	h.run([]step{
-		{`COMMAND INFO getctx`, `[["getctx", (integer) 2, [readonly, fast], (integer) 1, (integer) 1, (integer) 1, [@read, @string, @fast], [], [["flags", [RO, ACCESS], "begin_search", ["type", "index", "spec", ["index", (integer) 1]], "find_keys", ["type", "range", "spec", ["lastkey", (integer) 0, "keystep", (integer) 1, "limit", (integer) 0]]]], []]]`},
+		{`COMMAND INFO getctx`, `[["getctx", (integer) 2, [readonly, fast], (integer) 1, (integer) 1, (integer) 1, [@read, @string, @fast], [], [["flags", [RO, access], "begin_search", ["type", "index", "spec", ["index", (integer) 1]], "find_keys", ["type", "range", "spec", ["lastkey", (integer) 0, "keystep", (integer) 1, "limit", (integer) 0]]]], []]]`},
 		{`COMMAND INFO nosuch`, `[(nil)]`},
 		{`COMMAND GETKEYS MSET a 1 b 2`, `["a", "b"]`},
 		{`COMMAND GETKEYS SIBLINGS k`, `["k"]`},

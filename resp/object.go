@@ -125,7 +125,7 @@ func (s *Server) objectSub(answer func(w *Writer, kv keyValue)) HandlerFunc {
 func (s *Server) objectCommand() *Command {
 	sub := func(name, summary string, h HandlerFunc) *Command {
 		return &Command{Name: name, Arity: 3, Flags: fl("readonly"), FirstKey: 2, LastKey: 2, Step: 1,
-			ACLCategories: fl("@keyspace @read @slow"), Summary: summary, Since: "2.2.3", Group: "generic",
+			ACLCategories: fl("@keyspace @read @slow"), Tips: fl("nondeterministic_output"), KeySpecs: []KeySpec{spec(2, "RO")}, Summary: summary, Since: "2.2.3", Group: "generic",
 			Complexity: "O(N) where N is the number of elements of the key (read whole)", Arguments: []Arg{keyArg("key")}, Handler: h}
 	}
 	freq := sub("freq", "Returns the logarithmic access frequency counter of a Redis object (dynago keeps none: the error Redis gives without an LFU policy).",
@@ -192,7 +192,7 @@ func (s *Server) memoryCommand() *Command {
 	return &Command{Name: "memory", Arity: -2, ACLCategories: fl("@slow"),
 		Summary: "A container for memory diagnostics commands.", Since: "4.0.0", Group: "server", Complexity: "Depends on subcommand.",
 		Subcommands: subs(
-			&Command{Name: "usage", Arity: -3, Flags: fl("readonly"), FirstKey: 2, LastKey: 2, Step: 1, ACLCategories: fl("@read @slow"),
+			&Command{Name: "usage", Arity: -3, Flags: fl("readonly"), FirstKey: 2, LastKey: 2, Step: 1, ACLCategories: fl("@read @slow"), KeySpecs: []KeySpec{spec(2, "RO")},
 				Summary: "Estimates the memory usage of a key as Redis 7.2 would keep it (every element counted; SAMPLES is accepted).", Since: "4.0.0", Group: "server",
 				Complexity: "O(N) where N is the number of elements of the key",
 				Arguments:  []Arg{keyArg("key"), optional(named("SAMPLES", "count", "integer"))}, Handler: s.cmdMemoryUsage},
