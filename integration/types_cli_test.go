@@ -122,7 +122,7 @@ func startRedisServer(t *testing.T) int {
 func TestTypedRepliesMatchRedisServer(t *testing.T) {
 	p := NewProc(t, "--enable-flushall")
 	p.Start()
-	compareTypedSession(t, startRedisServer(t), p.Port)
+	compareSession(t, typedSession, startRedisServer(t), p.Port)
 }
 
 // The same session through node 1 of a 3-node cluster: most keys are
@@ -130,25 +130,48 @@ func TestTypedRepliesMatchRedisServer(t *testing.T) {
 // forwarded, and the multi-key commands read keys held elsewhere.
 func TestTypedRepliesMatchRedisServerInACluster(t *testing.T) {
 	c := NewCluster(t, 3, "--enable-flushall")
-	compareTypedSession(t, startRedisServer(t), c.Nodes[0].Port)
+	compareSession(t, typedSession, startRedisServer(t), c.Nodes[0].Port)
 }
 
-// compareTypedSession runs typedSession through redis-cli against the
-// redis-server on redisPort and dynago on port, RESP2 then RESP3, each
-// from an empty store, and reports every reply that differs.
-func compareTypedSession(t *testing.T, redisPort, port int) {
+// compareSession runs session through redis-cli against the redis-server
+// on redisPort and dynago on port, RESP2 then RESP3, each from an empty
+// store, and reports every reply that differs. One redis-cli per server
+// and protocol reads the whole session from stdin, an ECHO of a marker
+// between commands to cut its output into replies: a redis-cli per
+// command cost about 50 ms each.
+func compareSession(t *testing.T, session [][]string, redisPort, port int) {
 	t.Helper()
 	cli := RequireTool(t, "redis-cli")
+	const marker = "@@reply@@"
+	var in strings.Builder
+	in.WriteString("FLUSHALL\n")
+	for _, args := range session {
+		in.WriteString("ECHO " + marker + "\n")
+		for i, a := range args {
+			if i > 0 {
+				in.WriteByte(' ')
+			}
+			in.WriteString(cliQuote(a))
+		}
+		in.WriteByte('\n')
+	}
 	for _, proto := range []string{"-2", "-3"} {
-		run := func(port int, args []string) string {
-			out, _ := exec.Command(cli, append([]string{proto, "-h", "127.0.0.1", "-p", fmt.Sprint(port)}, args...)...).CombinedOutput()
-			return strings.TrimRight(string(out), "\n")
+		run := func(port int) []string {
+			cmd := exec.Command(cli, proto, "-h", "127.0.0.1", "-p", fmt.Sprint(port))
+			cmd.Stdin = strings.NewReader(in.String())
+			out, err := cmd.CombinedOutput()
+			replies := strings.Split(string(out), marker+"\n")
+			if err != nil || len(replies) != len(session)+1 {
+				t.Fatalf("redis-cli %s on port %d: %v, %d replies for %d commands:\n%s", proto, port, err, len(replies)-1, len(session), out)
+			}
+			for i := range replies {
+				replies[i] = strings.TrimRight(replies[i], "\n")
+			}
+			return replies[1:]
 		}
-		for _, port := range []int{redisPort, port} {
-			run(port, []string{"FLUSHALL"})
-		}
-		for _, args := range typedSession {
-			want, got := run(redisPort, args), run(port, args)
+		wants, gots := run(redisPort), run(port)
+		for i, args := range session {
+			want, got := wants[i], gots[i]
 			if unordered[args[0]] {
 				want, got = sortedLines(want), sortedLines(got)
 			}
@@ -157,4 +180,25 @@ func compareTypedSession(t *testing.T, redisPort, port int) {
 			}
 		}
 	}
+}
+
+// cliQuote quotes an argument for redis-cli's stdin (sdssplitargs): in
+// double quotes, with backslash escapes for quotes, backslashes and bytes
+// outside printable ASCII.
+func cliQuote(a string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(a); i++ {
+		switch c := a[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, "\\x%02x", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
