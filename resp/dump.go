@@ -3,6 +3,7 @@ package resp
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 
 	"github.com/dynago/dynago/coordinator"
@@ -148,7 +149,7 @@ func (s *Server) cmdRestore(ctx context.Context, c *Client, args [][]byte, w *Wr
 	}
 	kv := keyValueOf(v)
 	if ttl > 0 && !absTTL {
-		ttl += s.nowMs()
+		ttl = min(ttl, math.MaxInt64-s.nowMs()) + s.nowMs() // no wrap past the end of time
 	}
 	if ttl > 0 && ttl <= s.nowMs() {
 		// Already expired: Redis answers OK and leaves no key (deleting

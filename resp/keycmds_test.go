@@ -197,6 +197,9 @@ func TestDumpRestore(t *testing.T) {
 		if got != want {
 			t.Errorf("%s restored as %s, want %s", k, got, want)
 		}
+		if got := restore("9223372036854775807", "REPLACE"); got != "OK" || h.do(`TTL `+k+`2`) == "(integer) -1" {
+			t.Errorf("RESTORE with the largest TTL: %s", got)
+		}
 		if got := restore("1700000000000", "REPLACE", "ABSTTL"); got != "OK" || h.do(`EXISTS `+k+`2`) != "(integer) 0" {
 			t.Errorf("RESTORE with an expired ABSTTL: %s, key left", got)
 		}
