@@ -44,6 +44,9 @@ var keysSession = [][]string{
 	{"SORT", "z2", "BY", "nosort"}, {"SORT", "z2", "BY", "nosort", "DESC", "LIMIT", "0", "2"},
 	{"SORT", "z2", "BY", "nosort", "LIMIT", "1", "5"}, {"SORT", "z2", "ALPHA"}, {"SORT", "z2"},
 	{"SORT", "z2", "ALPHA", "DESC", "GET", "#", "GET", "nokey*"},
+	{"SORT", "s", "BY", "w_*", "DESC", "LIMIT", "1", "1", "GET", "w_*"}, {"SORT", "s", "BY", "o_*->k"},
+	{"SORT", "s", "BY", "nokey_*->f", "GET", "#"}, {"SORT", "s", "GET", "w_1"}, {"SORT", "s", "BY", "w_*", "BY", "nosort", "GET", "#"}, {"SORT", "s", "BY", "nosort", "DESC"},
+	{"SORT", "z2", "BY", "w_*", "STORE"}, {"SORT", "o_1"}, {"SORT_RO", "nokey", "LIMIT", "0", "0"},
 	// OBJECT, DUMP/RESTORE errors, RANDOMKEY.
 	{"SET", "i", "12345"}, {"SET", "lead", "0123"}, {"SET", "r", strings.Repeat("x", 45)},
 	{"OBJECT", "ENCODING", "i"}, {"OBJECT", "ENCODING", "lead"}, {"OBJECT", "ENCODING", "r"},
@@ -60,6 +63,22 @@ var keysSession = [][]string{
 	{"WAIT", "x", "0"}, {"WAIT", "0", "-1"}, {"WAIT", "0", "x"},
 	{"COMMAND", "INFO", "rename", "renamenx", "copy", "dump", "restore", "sort", "sort_ro"},
 	{"COMMAND", "INFO", "object|encoding", "memory|usage"},
+}
+
+// bigValues adds collections past Redis 7.2's small-encoding thresholds
+// (where Redis 7.0 agrees), for OBJECT ENCODING.
+func init() {
+	bh, is, bz := []string{"HSET", "bh"}, []string{"SADD", "is"}, []string{"ZADD", "bz"}
+	for i := range 513 {
+		is = append(is, fmt.Sprint(i))
+		bh = append(bh, fmt.Sprint("f", i), "v")
+		if i < 129 {
+			bz = append(bz, fmt.Sprint(i), fmt.Sprint("m", i))
+		}
+	}
+	keysSession = append(keysSession, bh, is, bz, []string{"OBJECT", "ENCODING", "bh"}, []string{"OBJECT", "ENCODING", "is"},
+		[]string{"OBJECT", "ENCODING", "bz"}, []string{"SREM", "is", "0"}, []string{"SCARD", "is"},
+		[]string{"SORT", "is", "LIMIT", "500", "3", "DESC"}, []string{"SORT", "bz", "BY", "nosort", "LIMIT", "100", "2"})
 }
 
 func TestKeyRepliesMatchRedisServer(t *testing.T) {

@@ -21,10 +21,11 @@ import (
 // set-max-intset-entries, set-max-listpack-entries and -value,
 // zset-max-listpack-entries and -value) and its embedded string limit.
 const (
-	listpackEntries = 128
-	listpackValue   = 64
-	intsetEntries   = 512
-	embstrMax       = 44
+	hashListpackEntries = 512
+	listpackEntries     = 128 // sets' and sorted sets'
+	listpackValue       = 64
+	intsetEntries       = 512
+	embstrMax           = 44
 )
 
 // encoding is the name Redis 7.2 gives the encoding of kv's value.
@@ -38,7 +39,10 @@ func (kv keyValue) encoding() string {
 				return "hashtable"
 			}
 		}
-		return small(len(kv.els), "listpack", "hashtable")
+		if len(kv.els) > hashListpackEntries {
+			return "hashtable"
+		}
+		return "listpack"
 	case version.TypeSet:
 		ints := len(kv.els) <= intsetEntries
 		short := true

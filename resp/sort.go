@@ -2,6 +2,7 @@ package resp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"math"
 	"slices"
@@ -95,7 +96,9 @@ func (s *Server) sortHandler(readonly bool) HandlerFunc {
 		if found {
 			switch live.Type {
 			case version.TypeSet:
-				els, _, err = crdt.Elements(obj, version.TypeSet, now)
+				if els, _, err = crdt.Elements(obj, version.TypeSet, now); err == nil && o.dontsort {
+					intsetOrder(els)
+				}
 			case version.TypeZSet:
 				if els, _, err = crdt.Elements(obj, version.TypeZSet, now); err == nil {
 					crdt.SortByScore(els) // a sorted set's own order, for BY nosort
@@ -202,7 +205,7 @@ func sortElements(els []crdt.Element, o sortOpts, l *lookups) bool {
 		}
 		items[i] = it
 	}
-	cmp := func(a, b item) int {
+	compare := func(a, b item) int {
 		var c int
 		switch {
 		case !o.alpha:
@@ -230,11 +233,25 @@ func sortElements(els []crdt.Element, o sortOpts, l *lookups) bool {
 		}
 		return c
 	}
-	slices.SortStableFunc(items, cmp)
+	slices.SortStableFunc(items, compare)
 	for i := range items {
 		els[i] = items[i].el
 	}
 	return true
+}
+
+// intsetOrder puts a set Redis would keep as an intset in its order,
+// numeric, for BY nosort; other sets stay in byte order (Redis: insertion
+// or hash order, which dynago does not have).
+func intsetOrder(els []crdt.Element) {
+	if (keyValue{typ: version.TypeSet, els: els}).encoding() != "intset" {
+		return
+	}
+	slices.SortFunc(els, func(a, b crdt.Element) int {
+		x, _ := strictInt(a.Field)
+		y, _ := strictInt(b.Field)
+		return cmp.Compare(x, y)
+	})
 }
 
 // strtod is C's strtod as SORT uses it: leading white space, the whole
