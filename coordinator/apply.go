@@ -79,6 +79,12 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 		if !op.UseContext && !found {
 			return cur, false, res, nil
 		}
+		// A collection's tombstone has the collection's type even when the
+		// context covers none of its live versions (a concurrent write
+		// replaced the header it had read, as when RENAME deletes what it
+		// read): elements it had not seen must survive it.
+		s.Tombstone = true
+		s.Type = collectionTombstone(live, found)
 		if op.UseContext {
 			found = false
 			for _, sib := range cur.Live(nowMs) {
@@ -88,8 +94,6 @@ func ApplyWithCounter(cur version.Object, op Op, actor version.Actor, counter fu
 				}
 			}
 		}
-		s.Tombstone = true
-		s.Type = collectionTombstone(live, found)
 
 	case OpAppend:
 		if found && len(val)+len(op.Value) > maxValueBytes {

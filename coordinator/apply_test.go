@@ -491,3 +491,27 @@ func TestApplyDeleteOfACollectionIsObservedRemove(t *testing.T) {
 		}
 	}
 }
+
+// DELCTX with the context of an earlier read of a set (RENAME deleting its
+// source) leaves a tombstone of the set's type even when a later SADD
+// replaced the header the read saw: the member added after the read
+// survives however new the tombstone is.
+func TestApplyDeleteWithAnOlderContextKeepsLaterMembers(t *testing.T) {
+	sadd := func(cur version.Object, m string, now int64) version.Object {
+		next, _, _, err := Apply(cur, Op{Kind: OpTyped, Typed: crdt.Op{Kind: crdt.OpSAdd, Fields: [][]byte{[]byte(m)}}}, actorA, now, testMax)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	read := sadd(version.Object{}, "x", 100)
+	later := sadd(read, "y", 200)
+	deleted, _, _, err := Apply(later, Op{Kind: OpDelete, UseContext: true, Context: read.VV}, actorA, 300, testMax)
+	if err != nil {
+		t.Fatal(err)
+	}
+	els, found, err := crdt.Elements(deleted, version.TypeSet, 400)
+	if err != nil || !found || len(els) != 1 || string(els[0].Field) != "y" {
+		t.Fatalf("after the delete: %v found %v err %v; want the set {y}", els, found, err)
+	}
+}

@@ -31,7 +31,7 @@ const (
 	OpZRemRangeByScore                   // Values[0], Values[1]: score bounds
 	OpZRemRangeByRank                    // Values[0], Values[1]: ranks
 	OpZRemRangeByLex                     // Values[0], Values[1]: lex bounds
-	OpStore                              // replace the key with a collection of Type: Fields, Values
+	OpStore                              // replace the key with a collection of Type: Fields, Values; Int: expiry (unix ms, 0 none); FlagNX
 	opLimit
 )
 
@@ -76,6 +76,9 @@ func (op Op) Valid() bool {
 	case OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex:
 		return len(op.Values) == 2
 	case OpStore:
+		if op.Int < 0 {
+			return false
+		}
 		switch op.Type {
 		case version.TypeSet:
 			return true
@@ -143,6 +146,10 @@ func Apply(cur version.Object, op Op, actor version.Actor, counter func(floor ui
 	if live && w.Type != t && op.Kind != OpStore && !(t == version.TypeCounter && w.Type == version.TypeString) {
 		return cur, false, res, ErrWrongType
 	}
+	if op.Kind == OpStore && op.Flags&FlagNX != 0 && live {
+		// RENAMENX, COPY and RESTORE without REPLACE: only a missing key.
+		return cur, false, res, nil
+	}
 	b := &builder{cur: cur, t: t, now: nowMs, actor: actor, exists: live && w.Type == t, live: live, header: w}
 	if t == version.TypeCounter {
 		return b.counter(op, actor, counter)
@@ -174,7 +181,8 @@ type builder struct {
 	set     []version.Sibling   // new element siblings (dot minted later)
 	touched map[string]bool     // fields whose covered siblings are dropped
 	changed bool
-	replace bool // OpStore: drop every covered sibling
+	replace bool  // OpStore: drop every covered sibling
+	expiry  int64 // OpStore: the new collection's expiry (unix ms, 0: none)
 }
 
 // needsAll reports whether the op looks at every element (pops, ranges,
@@ -317,7 +325,10 @@ func (b *builder) finish(actor version.Actor, counter func(uint64) (uint64, erro
 		return b.cur.Write(actor, n, ctx, nil, version.Sibling{Tombstone: true, Type: b.t, Timestamp: ts}), nil
 	}
 	h := version.Sibling{Type: b.t, Timestamp: ts}
-	if b.exists && !b.replace {
+	switch {
+	case b.replace:
+		h.Expiry = b.expiry
+	case b.exists:
 		h.Expiry = b.header.Expiry
 	}
 	add := make([]version.Sibling, 0, len(b.set)+1)
@@ -370,7 +381,7 @@ func (b *builder) apply(op Op) (Result, error) {
 	case OpZRemRangeByScore, OpZRemRangeByRank, OpZRemRangeByLex:
 		return b.zremrange(op)
 	case OpStore:
-		b.replace, b.changed = true, true
+		b.replace, b.changed, b.expiry = true, true, op.Int
 		for i, f := range op.Fields {
 			var v []byte
 			switch b.t {

@@ -33,6 +33,32 @@ func TestStoreReplacesAnyType(t *testing.T) {
 	}
 }
 
+// A store with an expiry (RENAME, COPY, RESTORE of a collection) gives the
+// new collection that expiry; with FlagNX it writes only a missing key.
+func TestStoreExpiryAndNX(t *testing.T) {
+	a := version.NewActor([]byte("node-one"), 1)
+	op := Op{Kind: OpStore, Type: version.TypeHash, Int: 5000, Flags: FlagNX,
+		Fields: [][]byte{[]byte("f")}, Values: [][]byte{[]byte("v")}}
+	next, write, _, err := Apply(version.Object{}, op, a, nil, 10)
+	if err != nil || !write {
+		t.Fatalf("store NX on a missing key: write %v err %v", write, err)
+	}
+	if h, ok := next.Value(10); !ok || h.Expiry != 5000 {
+		t.Fatalf("header %+v live %v; want expiry 5000", h, ok)
+	}
+	if _, ok := KeyType(next, 5000); ok {
+		t.Error("the stored hash outlived its expiry")
+	}
+	if _, write, _, err := Apply(next, op, a, nil, 20); err != nil || write {
+		t.Errorf("store NX on a live key: write %v err %v; want nothing written", write, err)
+	}
+	op.Flags, op.Int = 0, 0
+	next, write, _, err = Apply(next, op, a, nil, 30)
+	if h, _ := next.Value(30); err != nil || !write || h.Expiry != 0 {
+		t.Errorf("store without expiry over one with: write %v err %v expiry %d", write, err, h.Expiry)
+	}
+}
+
 // A malformed op (one a forwarding node could send) is refused, not
 // applied and not a panic.
 func TestMalformedOpsAreRefused(t *testing.T) {
@@ -52,6 +78,7 @@ func TestMalformedOpsAreRefused(t *testing.T) {
 		{Kind: OpZRemRangeByRank, Values: f},
 		{Kind: OpStore, Type: version.TypeHash, Fields: f},
 		{Kind: OpStore, Type: version.TypeCounter},
+		{Kind: OpStore, Type: version.TypeSet, Int: -1},
 	} {
 		if _, write, _, err := Apply(version.Object{}, op, a, nil, 10); err == nil || write {
 			t.Errorf("%+v: write %v err %v; want refused", op, write, err)

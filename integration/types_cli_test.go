@@ -135,37 +135,39 @@ func TestTypedRepliesMatchRedisServerInACluster(t *testing.T) {
 
 // compareSession runs session through redis-cli against the redis-server
 // on redisPort and dynago on port, RESP2 then RESP3, each from an empty
-// store, and reports every reply that differs. Each server gets one
-// redis-cli reading the commands from stdin, an ECHO of a marker after
-// each, so that the output splits into one reply per command.
+// store, and reports every reply that differs. One redis-cli per server
+// and protocol reads the whole session from stdin, an ECHO of a marker
+// between commands to cut its output into replies: a redis-cli per
+// command cost about 50 ms each.
 func compareSession(t *testing.T, session [][]string, redisPort, port int) {
 	t.Helper()
 	cli := RequireTool(t, "redis-cli")
-	const marker = "--dynago-reply-end--"
-	var script strings.Builder
-	script.WriteString("FLUSHALL\nECHO " + marker + "\n")
+	const marker = "@@reply@@"
+	var in strings.Builder
+	in.WriteString("FLUSHALL\n")
 	for _, args := range session {
+		in.WriteString("ECHO " + marker + "\n")
 		for i, a := range args {
 			if i > 0 {
-				script.WriteByte(' ')
+				in.WriteByte(' ')
 			}
-			script.WriteString(cliQuote(a))
+			in.WriteString(cliQuote(a))
 		}
-		script.WriteString("\nECHO " + marker + "\n")
+		in.WriteByte('\n')
 	}
 	for _, proto := range []string{"-2", "-3"} {
 		run := func(port int) []string {
 			cmd := exec.Command(cli, proto, "-h", "127.0.0.1", "-p", fmt.Sprint(port))
-			cmd.Stdin = strings.NewReader(script.String())
+			cmd.Stdin = strings.NewReader(in.String())
 			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("redis-cli -p %d: %v\n%s", port, err, out)
+			replies := strings.Split(string(out), marker+"\n")
+			if err != nil || len(replies) != len(session)+1 {
+				t.Fatalf("redis-cli %s on port %d: %v, %d replies for %d commands:\n%s", proto, port, err, len(replies)-1, len(session), out)
 			}
-			replies := strings.Split(string(out), "\n"+marker+"\n")
-			if len(replies) != len(session)+2 {
-				t.Fatalf("redis-cli -p %d: %d replies for %d commands:\n%s", port, len(replies)-2, len(session), out)
+			for i := range replies {
+				replies[i] = strings.TrimRight(replies[i], "\n")
 			}
-			return replies[1 : len(replies)-1]
+			return replies[1:]
 		}
 		wants, gots := run(redisPort), run(port)
 		for i, args := range session {
@@ -180,7 +182,9 @@ func compareSession(t *testing.T, session [][]string, redisPort, port int) {
 	}
 }
 
-// cliQuote quotes an argument for redis-cli's command-line splitter.
+// cliQuote quotes an argument for redis-cli's stdin (sdssplitargs): in
+// double quotes, with backslash escapes for quotes, backslashes and bytes
+// outside printable ASCII.
 func cliQuote(a string) string {
 	var b strings.Builder
 	b.WriteByte('"')
@@ -189,7 +193,7 @@ func cliQuote(a string) string {
 		case c == '"' || c == '\\':
 			b.WriteByte('\\')
 			b.WriteByte(c)
-		case c < 0x20 || c > 0x7e:
+		case c < ' ' || c > '~':
 			fmt.Fprintf(&b, "\\x%02x", c)
 		default:
 			b.WriteByte(c)

@@ -80,7 +80,10 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 	for _, a := range cmd.ACLCategories {
 		w.WriteSimple(a)
 	}
-	w.WriteArray(0) // tips
+	w.WriteArray(len(cmd.Tips))
+	for _, t := range cmd.Tips {
+		w.WriteSimple(t)
+	}
 	writeKeySpecs(w, cmd)
 	subs := sortedSubs(cmd)
 	w.WriteArray(len(subs))
@@ -89,52 +92,74 @@ func writeCommandInfo(w *Writer, cmd *Command) {
 	}
 }
 
-// writeKeySpecs describes the key positions as Redis 7 key
-// specifications: the command's own (KeySpecs), or one spec, an index to
-// begin at and a range to the last key, with flags from read or write.
+// writeKeySpecs writes cmd's KeySpecs, or the one Redis 7 key
+// specification its key positions imply: an index to begin at and a range
+// to the last key.
 func writeKeySpecs(w *Writer, cmd *Command) {
 	specs := cmd.KeySpecs
 	if specs == nil && cmd.FirstKey != 0 {
-		flags := "RO access"
+		flags := []string{"RO", "access"}
 		if cmd.flags&flagWrite != 0 {
-			flags = "RW update"
+			flags = []string{"RW", "update"}
 		}
 		last := cmd.LastKey
 		if last > 0 {
 			last -= cmd.FirstKey
 		}
-		specs = []KeySpec{{Flags: flags, Index: cmd.FirstKey, LastKey: last, Step: cmd.Step}}
+		specs = []KeySpec{{Flags: flags, Index: cmd.FirstKey, LastKey: last, KeyStep: cmd.Step}}
 	}
 	w.WriteArray(len(specs))
 	for _, ks := range specs {
-		flags := fl(ks.Flags)
-		w.WriteMap(3)
-		w.WriteBulkString("flags")
-		w.WriteSet(len(flags))
-		for _, f := range flags {
-			w.WriteSimple(f)
-		}
-		w.WriteBulkString("begin_search")
-		w.WriteMap(2)
-		w.WriteBulkString("type")
-		w.WriteBulkString("index")
-		w.WriteBulkString("spec")
-		w.WriteMap(1)
-		w.WriteBulkString("index")
-		w.WriteInt(int64(ks.Index))
-		w.WriteBulkString("find_keys")
-		w.WriteMap(2)
-		w.WriteBulkString("type")
-		w.WriteBulkString("range")
-		w.WriteBulkString("spec")
-		w.WriteMap(3)
-		w.WriteBulkString("lastkey")
-		w.WriteInt(int64(ks.LastKey))
-		w.WriteBulkString("keystep")
-		w.WriteInt(int64(ks.Step))
-		w.WriteBulkString("limit")
-		w.WriteInt(0)
+		writeKeySpec(w, ks)
 	}
+}
+
+func writeKeySpec(w *Writer, ks KeySpec) {
+	if ks.Notes != "" {
+		w.WriteMap(4)
+		w.WriteBulkString("notes")
+		w.WriteBulkString(ks.Notes)
+	} else {
+		w.WriteMap(3)
+	}
+	w.WriteBulkString("flags")
+	w.WriteSet(len(ks.Flags))
+	for _, f := range ks.Flags {
+		w.WriteSimple(f)
+	}
+	unknown := func(name string) {
+		w.WriteBulkString(name)
+		w.WriteMap(2)
+		w.WriteBulkString("type")
+		w.WriteBulkString("unknown")
+		w.WriteBulkString("spec")
+		w.WriteMap(0)
+	}
+	if ks.Index == 0 {
+		unknown("begin_search")
+		unknown("find_keys")
+		return
+	}
+	w.WriteBulkString("begin_search")
+	w.WriteMap(2)
+	w.WriteBulkString("type")
+	w.WriteBulkString("index")
+	w.WriteBulkString("spec")
+	w.WriteMap(1)
+	w.WriteBulkString("index")
+	w.WriteInt(int64(ks.Index))
+	w.WriteBulkString("find_keys")
+	w.WriteMap(2)
+	w.WriteBulkString("type")
+	w.WriteBulkString("range")
+	w.WriteBulkString("spec")
+	w.WriteMap(3)
+	w.WriteBulkString("lastkey")
+	w.WriteInt(int64(ks.LastKey))
+	w.WriteBulkString("keystep")
+	w.WriteInt(int64(ks.KeyStep))
+	w.WriteBulkString("limit")
+	w.WriteInt(0)
 }
 
 func sortedSubs(cmd *Command) []*Command {

@@ -20,14 +20,6 @@ import (
 // (coordinator.WithConsistency).
 type HandlerFunc func(ctx context.Context, c *Client, args [][]byte, w *Writer)
 
-// KeySpec is one key specification as COMMAND INFO reports it: the keys
-// from argument Index to LastKey (relative to Index; -1 is the last
-// argument) every Step, with Redis's flags ("RW access update", …).
-type KeySpec struct {
-	Flags                string
-	Index, LastKey, Step int
-}
-
 // Command is one entry of the command table. The table drives dispatch,
 // arity checks, COMMAND / COMMAND INFO / COMMAND DOCS replies and the key
 // positions cluster clients use for routing.
@@ -45,10 +37,6 @@ type Command struct {
 	FirstKey, LastKey, Step int
 	// ACLCategories as Redis reports them: "@string", "@keyspace", "@read", ...
 	ACLCategories []string
-	// KeySpecs are Redis 7's key specifications where the default (one
-	// spec over FirstKey..LastKey, "RO access" or "RW update") is not
-	// Redis's; nil for the default.
-	KeySpecs []KeySpec
 	// Docs for COMMAND DOCS.
 	Summary    string
 	Since      string
@@ -56,6 +44,14 @@ type Command struct {
 	Complexity string
 	// Arguments for COMMAND DOCS; optional.
 	Arguments []Arg
+	// Tips are COMMAND INFO's tips ("nondeterministic_output",
+	// "request_policy:all_shards", ...); optional.
+	Tips []string
+	// KeySpecs, when set, are COMMAND INFO's key specifications instead of
+	// the one FirstKey..LastKey implies: for commands whose keys differ in
+	// access (RENAME's source and destination) or come from patterns
+	// (SORT's BY and GET).
+	KeySpecs []KeySpec
 
 	// Handler runs the command; nil for a container whose subcommands do
 	// all the work.
@@ -94,6 +90,17 @@ const (
 	flagLocal
 	flagParallel
 )
+
+// KeySpec is one Redis 7 key specification.
+type KeySpec struct {
+	Notes string
+	Flags []string // as Redis writes them: "RO", "RW", "OW", "access", "update", "insert", "delete"
+	// Index is begin_search's index; 0 means unknown (begin_search and
+	// find_keys are then "unknown").
+	Index int
+	// LastKey and KeyStep are find_keys' range, relative to Index.
+	LastKey, KeyStep int
+}
 
 // Arg describes one argument for COMMAND DOCS.
 type Arg struct {

@@ -164,7 +164,7 @@ func TestCommandCommand(t *testing.T) {
 		{`COMMAND GETKEYS GET k`, `["k"]`},
 		{`COMMAND LIST FILTERBY PATTERN *ctx`, `["delctx", "getctx", "setctx"]`},
 		{`COMMAND LIST FILTERBY MODULE x`, `[]`},
-		{`COMMAND LIST FILTERBY ACLCAT dangerous`, `["client|kill", "client|list", "client|no-evict", "cluster|forget", "cluster|meet", "config|get", "config|resetstat", "config|set", "dynago|leave", "dynago|remove", "flushall", "flushdb", "info", "keys"]`},
+		{`COMMAND LIST FILTERBY ACLCAT dangerous`, `["client|kill", "client|list", "client|no-evict", "cluster|forget", "cluster|meet", "config|get", "config|resetstat", "config|set", "dynago|leave", "dynago|remove", "flushall", "flushdb", "info", "keys", "lastsave", "restore", "sort", "sort_ro"]`},
 		{`COMMAND LIST FOO`, `(error) ERR syntax error`},
 		{`COMMAND FOO`, `(error) ERR unknown subcommand 'FOO'. Try COMMAND HELP.`},
 	})

@@ -41,9 +41,13 @@
 //   - Command families: connection.go (PING ECHO QUIT HELLO AUTH SELECT),
 //     client.go (CLIENT …), strings.go (GET SET SETNX SETEX PSETEX GETSET
 //     GETDEL GETEX MGET MSET MSETNX), incr.go (INCR… APPEND SETRANGE
-//     GETRANGE STRLEN), keys.go (DEL UNLINK EXISTS TYPE SCAN KEYS),
+//     GETRANGE STRLEN), keys.go (DEL UNLINK EXISTS TOUCH TYPE SCAN KEYS
+//     RANDOMKEY), keyvalue.go (a key's whole value, any type, read and
+//     stored), rename.go (RENAME RENAMENX COPY), dump.go (DUMP RESTORE,
+//     with package rdb), sort.go (SORT SORT_RO), object.go (OBJECT MEMORY),
 //     expire.go (EXPIRE… TTL… PERSIST), dynamo.go (GETCTX SETCTX SIBLINGS
-//     DELCTX), server_cmds.go (DBSIZE TIME CONFIG FLUSHALL FLUSHDB),
+//     DELCTX), server_cmds.go (DBSIZE TIME CONFIG FLUSHALL FLUSHDB WAIT
+//     LASTSAVE),
 //     info.go (INFO), cmdinfo.go (COMMAND …), cluster.go (CLUSTER …,
 //     READONLY, READWRITE, ASKING, EnableCluster), dynago.go (DYNAGO
 //     CONSISTENCY, LOCAL, RING, HINTS, AE, TRANSFERS, LEAVE, REMOVE),

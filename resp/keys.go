@@ -2,13 +2,15 @@ package resp
 
 import (
 	"context"
-	"github.com/dynago/dynago/crdt"
+	"math/rand/v2"
 	"strconv"
 
 	"github.com/dynago/dynago/coordinator"
+	"github.com/dynago/dynago/crdt"
 )
 
-// Keyspace commands: DEL, UNLINK, EXISTS, TYPE, SCAN, KEYS.
+// Keyspace commands: DEL, UNLINK, EXISTS (and TOUCH, which counts the
+// same: dynago keeps no access time), TYPE, SCAN, KEYS, RANDOMKEY.
 
 // DEL key [key ...], UNLINK key [key ...]: a tombstone per key with the
 // coordinator's context (docs/architecture.md §3); the reply counts keys that held a
@@ -236,4 +238,37 @@ func (l *keyList) write(w *Writer) {
 		w.WriteBulk(l.arena[start:end])
 		start = end
 	}
+}
+
+// randomKeySample is how many keys RANDOMKEY scans to pick one from.
+const randomKeySample = 64
+
+// RANDOMKEY: a key picked at random among the first keys a scan visits
+// (up to randomKeySample), nil when the store is empty. The backend's scan
+// order is its own (a hash's in a cluster), not the keys' order, but the
+// pick is not uniform over a large keyspace as Redis's is.
+func (s *Server) cmdRandomKey(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	var keys keyList
+	cursor := uint64(0)
+	for len(keys.ends) < randomKeySample {
+		next, err := s.b.Scan(ctx, cursor, randomKeySample, func(key []byte) { keys.add(key, nil) })
+		if err != nil {
+			s.writeErr(w, err, false)
+			return
+		}
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	if len(keys.ends) == 0 {
+		w.WriteNull()
+		return
+	}
+	i := rand.IntN(len(keys.ends))
+	start := 0
+	if i > 0 {
+		start = keys.ends[i-1]
+	}
+	w.WriteBulk(keys.arena[start:keys.ends[i]])
 }

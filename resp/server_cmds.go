@@ -7,10 +7,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dynago/dynago/coordinator"
 )
 
 // Server commands: DBSIZE, TIME, CONFIG GET/SET/RESETSTAT, FLUSHALL,
-// FLUSHDB.
+// FLUSHDB, WAIT, LASTSAVE.
 
 func (s *Server) cmdDBSize(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	n, err := s.b.DBSize(ctx)
@@ -201,4 +203,38 @@ func (s *Server) cmdConfigResetStat(ctx context.Context, c *Client, args [][]byt
 	s.stats.reset()
 	s.eachCommand(func(cmd *Command) { cmd.stats.reset() })
 	w.WriteOK()
+}
+
+// WAIT numreplicas timeout answers how many replicas acknowledged this
+// connection's writes: every write was acknowledged by W replicas (the
+// connection's override of W, or the node's) before its reply, so WAIT
+// answers W at once, never blocking; a single node has no replicas and
+// answers 0.
+func (s *Server) cmdWait(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	if _, ok := parseInt64(args[1]); !ok {
+		w.WriteError(msgNotInteger)
+		return
+	}
+	t, ok := parseInt64(args[2])
+	if !ok {
+		w.WriteError("ERR timeout is not an integer or out of range")
+		return
+	}
+	if t < 0 {
+		w.WriteError("ERR timeout is negative")
+		return
+	}
+	if s.cluster == nil {
+		w.WriteInt(0)
+		return
+	}
+	v := s.cluster.View(ctx)
+	w.WriteInt(int64(coordinator.Clamp(c.consistency.W, v.W, min(v.N, len(v.Nodes)))))
+}
+
+// LASTSAVE: now, as a unix time. Every acknowledged write is already on
+// disk (docs/architecture.md §6), so the data was last saved just now; a
+// tool that waits for LASTSAVE to change after BGSAVE sees it change.
+func (s *Server) cmdLastSave(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	w.WriteInt(s.cfg.now().Unix())
 }

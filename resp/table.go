@@ -64,7 +64,88 @@ func subs(cmds ...*Command) map[string]*Command {
 func (s *Server) builtinCommands() []*Command {
 	cmds := append(s.coreCommands(), s.hashCommands()...)
 	cmds = append(cmds, s.setCommands()...)
+	cmds = append(cmds, s.keyCommands()...)
 	return append(cmds, s.zsetCommands()...)
+}
+
+// spec is a key specification at index i of one key.
+func spec(i int, flags string) KeySpec { return KeySpec{Flags: fl(flags), Index: i, KeyStep: 1} }
+
+// keyCommands are the commands that move, copy, serialize, sort or
+// describe whole keys (rename.go, dump.go, sort.go, object.go) and WAIT,
+// LASTSAVE, TOUCH, RANDOMKEY.
+func (s *Server) keyCommands() []*Command {
+	sortNotes := "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"
+	storeNotes := "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array"
+	sortArgs := func(store bool) []Arg {
+		a := []Arg{keyArg("key"), optional(named("BY", "pattern", "pattern")),
+			optional(block("limit", tok("LIMIT"), intArg("offset"), intArg("count"))),
+			optional(multiple(named("GET", "pattern", "pattern"))),
+			optional(oneof("order", tok("ASC"), tok("DESC"))), optional(Arg{Name: "sorting", Type: "pure-token", Token: "ALPHA"})}
+		if store {
+			a = append(a, optional(named("STORE", "destination", "key")))
+		}
+		return a
+	}
+	return []*Command{
+		{Name: "rename", Arity: 3, Flags: fl("write"), FirstKey: 1, LastKey: 2, Step: 1, ACLCategories: fl("@keyspace @write @slow"),
+			KeySpecs: []KeySpec{spec(1, "RW access delete"), spec(2, "OW update")},
+			Summary:  "Renames a key and overwrites the destination (the source read, the destination written, then what was read deleted: not atomic across keys in a cluster).",
+			Since:    "1.0.0", Group: "generic", Complexity: "O(1) for a string, O(N) for a collection of N elements",
+			Arguments: []Arg{keyArg("key"), keyArg("newkey")}, Handler: s.renameHandler(false)},
+		{Name: "renamenx", Arity: 3, Flags: fl("write fast"), FirstKey: 1, LastKey: 2, Step: 1, ACLCategories: fl("@keyspace @write @fast"),
+			KeySpecs: []KeySpec{spec(1, "RW access delete"), spec(2, "OW insert")},
+			Summary:  "Renames a key only when the target key name doesn't exist (not atomic across keys in a cluster).",
+			Since:    "1.0.0", Group: "generic", Complexity: "O(1) for a string, O(N) for a collection of N elements",
+			Arguments: []Arg{keyArg("key"), keyArg("newkey")}, Handler: s.renameHandler(true)},
+		{Name: "copy", Arity: -3, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 2, Step: 1, ACLCategories: fl("@keyspace @write @slow"),
+			KeySpecs: []KeySpec{spec(1, "RO access"), spec(2, "OW update")},
+			Summary:  "Copies the value of a key to a new key (dynago has database 0 only).",
+			Since:    "6.2.0", Group: "generic", Complexity: "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
+			Arguments: []Arg{keyArg("source"), keyArg("destination"), optional(named("DB", "destination-db", "integer")), optional(tok("REPLACE"))},
+			Handler:   s.cmdCopy},
+		{Name: "touch", Arity: -2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@keyspace @read @fast"),
+			KeySpecs: []KeySpec{{Flags: fl("RO"), Index: 1, LastKey: -1, KeyStep: 1}}, Tips: fl("request_policy:multi_shard response_policy:agg_sum"),
+			Summary: "Returns the number of existing keys out of those specified (dynago keeps no access time to update).",
+			Since:   "3.2.1", Group: "generic", Complexity: "O(N) where N is the number of keys that will be touched.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdExists},
+		{Name: "randomkey", Arity: 1, Flags: fl("readonly"), ACLCategories: fl("@keyspace @read @slow"), Tips: fl("request_policy:all_shards nondeterministic_output"),
+			Summary: "Returns a random key name among the first ones a scan visits.", Since: "1.0.0", Group: "generic", Complexity: "O(1)",
+			Handler: s.cmdRandomKey},
+		{Name: "dump", Arity: 2, Flags: fl("readonly"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @read @slow"), Tips: fl("nondeterministic_output"),
+			Summary: "Returns a serialized representation of the value stored at a key (Redis's format, RDB version 10).", Since: "2.6.0", Group: "generic",
+			Complexity: "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.",
+			Arguments:  []Arg{keyArg("key")}, Handler: s.cmdDump},
+		{Name: "restore", Arity: -4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@keyspace @write @slow @dangerous"),
+			KeySpecs: []KeySpec{spec(1, "OW update")},
+			Summary:  "Creates a key from the serialized representation of a value (IDLETIME and FREQ are accepted and ignored).", Since: "2.6.0", Group: "generic",
+			Complexity: "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value.",
+			Arguments: []Arg{keyArg("key"), intArg("ttl"), strArg("serialized-value"), optional(tok("REPLACE")), optional(tok("ABSTTL")),
+				optional(named("IDLETIME", "seconds", "integer")), optional(named("FREQ", "frequency", "integer"))},
+			Handler: s.cmdRestore},
+		{Name: "sort", Arity: -2, Flags: fl("write denyoom movablekeys"), FirstKey: 1, LastKey: 1, Step: 1,
+			ACLCategories: fl("@write @set @sortedset @list @slow @dangerous"),
+			KeySpecs:      []KeySpec{spec(1, "RO access"), {Notes: sortNotes, Flags: fl("RO access")}, {Notes: storeNotes, Flags: fl("OW update")}},
+			Summary:       "Sorts the elements in a set or sorted set (STORE, which makes a list, is refused until dynago has lists).",
+			Since:         "1.0.0", Group: "generic",
+			Complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+			Arguments:  sortArgs(true), Handler: s.sortHandler(false)},
+		{Name: "sort_ro", Arity: -2, Flags: fl("readonly movablekeys"), FirstKey: 1, LastKey: 1, Step: 1,
+			ACLCategories: fl("@read @set @sortedset @list @slow @dangerous"),
+			KeySpecs:      []KeySpec{spec(1, "RO access"), {Notes: sortNotes, Flags: fl("RO access")}},
+			Summary:       "Returns the sorted elements of a set or sorted set.",
+			Since:         "7.0.0", Group: "generic",
+			Complexity: "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
+			Arguments:  sortArgs(false), Handler: s.sortHandler(true)},
+		s.objectCommand(),
+		s.memoryCommand(),
+		{Name: "wait", Arity: 3, Flags: fl("noscript"), ACLCategories: fl("@slow @connection"), Tips: fl("request_policy:all_shards response_policy:agg_min"),
+			Summary: "Returns the number of replicas that acknowledged each write (W; 0 on a single node), without blocking.", Since: "3.0.0", Group: "generic",
+			Complexity: "O(1)", Arguments: []Arg{intArg("numreplicas"), intArg("timeout")}, Handler: s.cmdWait},
+		{Name: "lastsave", Arity: 1, Flags: fl("loading stale fast"), ACLCategories: fl("@admin @fast @dangerous"), local: true, Tips: fl("nondeterministic_output"),
+			Summary: "Returns the Unix timestamp of the last save: now, every acknowledged write being on disk.", Since: "1.0.0", Group: "server",
+			Complexity: "O(1)", Handler: s.cmdLastSave},
+	}
 }
 
 func (s *Server) coreCommands() []*Command {
@@ -164,7 +245,7 @@ func (s *Server) coreCommands() []*Command {
 
 		// Bitmaps (strings addressed by bit).
 		{Name: "setbit", Arity: 4, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @bitmap @slow"),
-			KeySpecs: []KeySpec{{Flags: "RW access update", Index: 1, Step: 1}},
+			KeySpecs: []KeySpec{{Flags: fl("RW access update"), Index: 1, KeyStep: 1}},
 			Summary:  "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", Since: "2.2.0", Group: "bitmap", Complexity: "O(1)",
 			Arguments: []Arg{keyArg("key"), intArg("offset"), intArg("value")}, Handler: s.cmdSetBit},
 		{Name: "getbit", Arity: 3, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @bitmap @fast"),
@@ -179,11 +260,11 @@ func (s *Server) coreCommands() []*Command {
 			Arguments: []Arg{keyArg("key"), intArg("bit"), optional(block("range", intArg("start"), optional(block("end-unit-block",
 				intArg("end"), optional(oneof("unit", tok("BYTE"), tok("BIT")))))))}, Handler: s.cmdBitPos},
 		{Name: "bitop", Arity: -4, Flags: fl("write denyoom"), FirstKey: 2, LastKey: -1, Step: 1, ACLCategories: fl("@write @bitmap @slow"),
-			KeySpecs: []KeySpec{{Flags: "OW update", Index: 2, Step: 1}, {Flags: "RO access", Index: 3, LastKey: -1, Step: 1}},
+			KeySpecs: []KeySpec{{Flags: fl("OW update"), Index: 2, KeyStep: 1}, {Flags: fl("RO access"), Index: 3, LastKey: -1, KeyStep: 1}},
 			Summary:  "Performs bitwise operations on multiple strings, and stores the result (reads the sources, then writes destkey: not atomic).", Since: "2.6.0", Group: "bitmap", Complexity: "O(N)",
 			Arguments: []Arg{oneof("operation", tok("AND"), tok("OR"), tok("XOR"), tok("NOT")), keyArg("destkey"), multiple(keyArg("key"))}, Handler: s.cmdBitOp},
 		{Name: "bitfield", Arity: -2, Flags: fl("write denyoom"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@write @bitmap @slow"),
-			KeySpecs: []KeySpec{{Flags: "RW access update variable_flags", Index: 1, Step: 1}},
+			KeySpecs: []KeySpec{{Flags: fl("RW access update variable_flags"), Index: 1, KeyStep: 1}},
 			Summary:  "Performs arbitrary bitfield integer operations on strings.", Since: "3.2.0", Group: "bitmap", Complexity: "O(1) for each subcommand specified",
 			Arguments: []Arg{keyArg("key"), optional(multiple(oneof("operation",
 				bitFieldGet(),
