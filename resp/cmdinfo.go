@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -97,7 +98,10 @@ func writeKeySpecs(w *Writer, cmd *Command) {
 		return
 	}
 	flags := []string{"RO", "ACCESS"}
-	if cmd.flags&flagWrite != 0 {
+	switch {
+	case slices.Contains(cmd.Flags, "pubsub"):
+		flags = []string{"not_key"} // shard channels: routed like keys, not keys
+	case cmd.flags&flagWrite != 0:
 		flags = []string{"RW", "UPDATE"}
 	}
 	last := cmd.LastKey

@@ -65,6 +65,10 @@ func intParam(f func(s *Server) int64) func(*Server) string {
 var configParams = [...]configParam{
 	{"appendonly", constParam("no"), nil},
 	{"bind", func(s *Server) string { h, _, _ := net.SplitHostPort(s.cfg.Addr); return h }, nil},
+	{"client-output-buffer-limit", func(s *Server) string {
+		return "normal 0 0 0 slave 268435456 67108864 60 pubsub " + strconv.FormatInt(s.psHard.Load(), 10) + " " +
+			strconv.FormatInt(s.psSoft.Load(), 10) + " " + strconv.FormatInt(s.psSoftSecs.Load(), 10)
+	}, (*Server).setOutputLimits},
 	{"client-query-buffer-limit", intParam(func(s *Server) int64 { return int64(s.cfg.MaxQueryBytes) }), nil},
 	{"cluster-enabled", constParam("no"), nil},
 	{"databases", constParam("1"), nil},
@@ -80,6 +84,7 @@ var configParams = [...]configParam{
 	}},
 	{"maxmemory", constParam("0"), nil},
 	{"maxmemory-policy", constParam("noeviction"), nil},
+	{"notify-keyspace-events", func(s *Server) string { return formatNotifyFlags(s.notifyFlags.Load()) }, (*Server).setNotifyFlags},
 	{"port", func(s *Server) string { _, p, _ := net.SplitHostPort(s.cfg.Addr); return p }, nil},
 	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return int64(s.cfg.MaxBulkBytes) }), nil},
 	{"protected-mode", func(s *Server) string { return yesNo(s.cfg.ProtectedMode) }, nil},
