@@ -62,8 +62,9 @@ func newOutbox(s *Server, nc net.Conn) *outbox {
 // pending is the output not yet written; mu is held.
 func (o *outbox) pending() int { return len(o.buf) + len(o.held) + o.inflight }
 
-// push queues one encoded message. It reports false when the client is
-// gone (or just dropped for its limits) and the message was not queued.
+// push queues one encoded message. It reports false when the client was
+// already gone; the message that takes a client over its limits counts as
+// received, as in Redis, which drops the client after queueing it.
 func (o *outbox) push(msg []byte) bool {
 	o.mu.Lock()
 	if o.dead || o.closed {
@@ -89,7 +90,6 @@ func (o *outbox) push(msg []byte) bool {
 		if o.nc != nil {
 			o.nc.Close()
 		}
-		return false
 	}
 	return true
 }
@@ -105,7 +105,7 @@ func (o *outbox) overLimit() bool {
 		o.softSince = time.Time{}
 		return false
 	}
-	now := time.Now()
+	now := o.s.cfg.now()
 	if o.softSince.IsZero() {
 		o.softSince = now
 		return false

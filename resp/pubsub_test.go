@@ -277,3 +277,44 @@ func TestPubSubSlowSubscriber(t *testing.T) {
 		t.Error("the subscriber's connection stayed open")
 	}
 }
+
+// TestPubSubSoftLimit: a subscriber over the soft limit is dropped only
+// once it has stayed over it for the soft time; the hard limit drops at
+// once.
+func TestPubSubSoftLimit(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.PubSubHardBytes, c.PubSubSoftBytes, c.PubSubSoftTime = 1000, 100, 10*time.Second
+	})
+	sub, pub := h.s.NewClient(), h.s.NewClient()
+	h.doAll(sub, "SUBSCRIBE ch")
+	msg := strings.Repeat("x", 60)
+	for i, want := range []string{"1", "1"} { // the second passes the soft limit
+		if got := h.doAll(pub, "PUBLISH ch "+msg); got != "(integer) "+want {
+			t.Fatalf("PUBLISH %d: %s", i, got)
+		}
+	}
+	h.clock.advance(9 * time.Second)
+	if got := h.doAll(pub, "PUBLISH ch "+msg); got != "(integer) 1" {
+		t.Fatalf("PUBLISH within the soft time: %s", got)
+	}
+	h.clock.advance(time.Second)
+	if got := h.doAll(pub, "PUBLISH ch "+msg); got != "(integer) 1" {
+		t.Fatalf("PUBLISH after the soft time: %s (counted, then dropped)", got)
+	}
+	if got := h.doAll(pub, "PUBLISH ch "+msg); got != "(integer) 0" {
+		t.Fatalf("PUBLISH to the dropped subscriber: %s", got)
+	}
+	if n := h.s.stats.outputLimitKills.Load(); n != 1 {
+		t.Errorf("outputLimitKills = %d, want 1", n)
+	}
+
+	big := h.s.NewClient()
+	h.doAll(big, "SUBSCRIBE big")
+	h.doAll(pub, "PUBLISH big "+strings.Repeat("y", 1000))
+	if got := h.doAll(pub, "PUBLISH big x"); got != "(integer) 0" {
+		t.Errorf("PUBLISH after passing the hard limit: %s", got)
+	}
+	if n := h.s.stats.outputLimitKills.Load(); n != 2 {
+		t.Errorf("outputLimitKills = %d, want 2", n)
+	}
+}
