@@ -171,6 +171,10 @@ type Deps struct {
 	AE AEServer
 	// Dots hands out dot counters; nil means an unpersisted clock (tests).
 	Dots *DotClock
+	// Deliver hands the pub/sub messages another node published to this
+	// node's subscribers. It is called for one peer's messages one batch at
+	// a time, in order, and must not block. nil drops them.
+	Deliver func(msgs []PubMessage)
 }
 
 // Stats are the coordinator's counters for INFO (replication and hints
@@ -185,6 +189,8 @@ type Stats struct {
 	RepairsSkipped      atomic.Int64 // repairs skipped because MaxRepairs were in flight
 	WriteQuorumFailures atomic.Int64
 	ReadQuorumFailures  atomic.Int64
+	PubSent             atomic.Int64 // pub/sub messages delivered to peers
+	PubDropped          atomic.Int64 // pub/sub messages dropped: peer down, queue full, call failed
 }
 
 // Coordinator serves client requests for one node and answers its peers'
@@ -199,13 +205,15 @@ type Coordinator struct {
 	alive     func(id string) bool
 	ae        AEServer
 	dots      *DotClock
+	deliver   func(msgs []PubMessage)
 	log       *slog.Logger
 
 	// bg is the context of work that outlives a client request: replica
 	// writes still in flight, read repairs, handoff. Close cancels it.
 	bg     context.Context
 	stop   context.CancelFunc
-	wg     sync.WaitGroup // the handoff loop
+	wg     sync.WaitGroup // the handoff loop and the pub/sub senders
+	pub    pubsub
 	closed atomic.Bool
 	// bgMu guards the count of request work running in the background
 	// (goBG): replica writes after the answer, read repairs.
@@ -246,6 +254,7 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 	}
 	c := &Coordinator{
 		cfg: cfg, store: d.Store, tr: d.Transport, placement: d.Placement, alive: d.Alive, ae: d.AE, dots: d.Dots,
+		deliver:  d.Deliver,
 		log:      cfg.Logger,
 		repairs:  make(chan struct{}, max(cfg.MaxRepairs, 1)),
 		hintKick: make(chan struct{}, 1),
@@ -272,6 +281,7 @@ func (c *Coordinator) Close(ctx context.Context) error {
 		c.bgMu.Lock()
 		c.bgStopped = true
 		c.bgMu.Unlock()
+		c.closePub()
 		c.stop()
 	}
 	c.waitIdle(context.Background())

@@ -36,13 +36,19 @@
 // every HintInterval), paced to HintRate, and deleted only after the home
 // replica acknowledged them.
 //
+// Pub/sub (pubsub.go) is not data: Publish queues a message for every
+// other live node, and a sender per peer carries batches (MsgPublish) in
+// order, at most once, never making the publisher wait; Deps.Deliver hands
+// a peer's messages to this node's subscribers.
+//
 // The replica side of every internode request is HandleRPC (handlers.go).
 // The internode transport is a seam (Transport): RPC (rpc.go) over TCP on
 // the cluster port, pipelined and multiplexed per peer; MemNetwork
 // (memtransport.go) in memory, with partitions, blackholes, drops and
 // delays, for the in-process cluster tests.
 //
-// Goroutines: the coordinator owns the handoff loop and every piece of
+// Goroutines: the coordinator owns the handoff loop, one pub/sub sender
+// per peer it has published to, and every piece of
 // request work that outlives its request (replica writes after the answer,
 // read repairs), bounded by RequestTimeout; Close drains them and stops.
 // The pure parts — Apply, Targets, Clamp, Tally — have no I/O.

@@ -250,6 +250,7 @@ type testCluster struct {
 	mu     sync.Mutex
 	down   map[string]bool // the failure detector's view, shared by all nodes
 	now    time.Time
+	pub    [][]PubMessage // the pub/sub messages each node was handed (Deps.Deliver)
 }
 
 func newTestCluster(t *testing.T, size int, tweak func(*Config)) *testCluster {
@@ -290,7 +291,13 @@ func newTestClusterWith(t *testing.T, size int, tweak func(*Config), pl func() P
 		h := HandlerFunc(func(ctx context.Context, from string, req *Request) *Response { return c.HandleRPC(ctx, from, req) })
 		tr := tc.net.Register(id, h)
 		var err error
-		c, err = New(cfg, Deps{Store: st, Transport: tr, Placement: pl, Alive: tc.alive})
+		tc.pub = append(tc.pub, nil)
+		deliver := func(msgs []PubMessage) {
+			tc.mu.Lock()
+			tc.pub[i] = append(tc.pub[i], msgs...)
+			tc.mu.Unlock()
+		}
+		c, err = New(cfg, Deps{Store: st, Transport: tr, Placement: pl, Alive: tc.alive, Deliver: deliver})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,9 @@ const (
 	// MsgMergeMany asks a replica to merge Objects into its copies of Keys
 	// in one batch.
 	MsgMergeMany
+	// MsgPublish hands Pub, pub/sub messages published on the sender, to
+	// the receiver's subscribers, in order (pubsub.go).
+	MsgPublish
 )
 
 // String names the kind for logs and metrics.
@@ -77,6 +80,8 @@ func (k MsgKind) String() string {
 		return "fetch-keys"
 	case MsgMergeMany:
 		return "merge-many"
+	case MsgPublish:
+		return "publish"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -96,6 +101,7 @@ type Request struct {
 	Payload   []byte           // MsgAEHashes, MsgAEKeys: encoded by antientropy
 	Keys      [][]byte         // MsgFetchKeys, MsgMergeMany
 	Objects   []version.Object // MsgMergeMany: the object of each key
+	Pub       []PubMessage     // MsgPublish
 }
 
 // Response is a replica's answer. Err is a remote failure, decoded into one
@@ -194,6 +200,13 @@ func AppendRequest(dst []byte, r *Request) []byte {
 				dst = appendBytes(dst, version.AppendObject(nil, r.Objects[i]))
 			}
 		}
+	case MsgPublish:
+		dst = binary.AppendUvarint(dst, uint64(len(r.Pub)))
+		for _, m := range r.Pub {
+			dst = appendBool(dst, m.Shard)
+			dst = appendBytes(dst, m.Channel)
+			dst = appendBytes(dst, m.Message)
+		}
 	}
 	return dst
 }
@@ -228,6 +241,14 @@ func DecodeRequest(b []byte) (*Request, error) {
 			if r.Kind == MsgMergeMany {
 				r.Objects = append(r.Objects, d.objectBytes())
 			}
+		}
+	case MsgPublish:
+		n := d.count(3)
+		for i := 0; i < n && d.err == nil; i++ {
+			m := PubMessage{Shard: d.bool()}
+			m.Channel = d.bytesCopy()
+			m.Message = d.bytesCopy()
+			r.Pub = append(r.Pub, m)
 		}
 	default:
 		d.fail("unknown request kind")

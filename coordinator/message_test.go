@@ -17,6 +17,7 @@ func sampleRequests() []*Request {
 			Op: Op{Kind: OpSet, Value: []byte("v"), UseContext: true, Context: obj.VV, NX: true, Get: true, ExpireAt: 77, Cond: ExpireGT, Offset: 4, Float: "1.5"}},
 		{Kind: MsgScan, Partition: 1, After: []byte("a"), Count: 10},
 		{Kind: MsgFlush}, {Kind: MsgPing}, {Kind: MsgKeyspace},
+		{Kind: MsgPublish, Pub: []PubMessage{{Channel: []byte("ch"), Message: []byte("m")}, {Shard: true, Channel: []byte("s"), Message: []byte{}}}},
 	}
 }
 

@@ -162,6 +162,13 @@ type Config struct {
 	// once for one key): it must be fast, must not block and must not call
 	// the Engine. May be nil.
 	OnChange func(p uint16, key []byte, oldHash, newHash uint64)
+	// OnExpire is called when the sweep drops the expired values of an
+	// object and no live value is left: the key has expired on this node
+	// (Redis's "expired" keyspace event). It runs on the sweeper
+	// goroutine after the change is committed, with no lock held, at most
+	// once per stored copy that expires (again only if a later write or
+	// merge brings an expired value back). It must not block. May be nil.
+	OnExpire func(p uint16, key []byte)
 	// Now is the clock used for expiry and grace decisions; default
 	// time.Now.
 	Now func() time.Time

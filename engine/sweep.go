@@ -97,8 +97,12 @@ func (e *Engine) SweepOnce(max int) (visited int, err error) {
 			}
 		}
 		if c.compact {
-			if err := e.compact(c.p, c.key, nowMs); err != nil {
+			expired, err := e.compact(c.p, c.key, nowMs)
+			if err != nil {
 				errs = append(errs, err)
+			}
+			if expired && e.cfg.OnExpire != nil {
+				e.cfg.OnExpire(c.p, c.key)
 			}
 		}
 	}
@@ -135,15 +139,17 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 	}
 	k := dataKey(c.p, c.key)
 	h := xxhash.Sum64(k)
-	reaped := false
+	reaped, expired := false, false
 	err := e.withStripe(h, background, func() (pending, error) {
 		cur, _, _, err := e.readData(h, k, k)
 		if err != nil || cur.IsZero() {
 			return pending{}, err
 		}
-		if now, _ := cur.Compact(nowMs); !sameObject(now, c.dead) {
+		now, hadExpired := cur.Compact(nowMs)
+		if !sameObject(now, c.dead) {
 			return pending{}, nil // written since MayReap saw it
 		}
+		expired = hadExpired
 		pd, err := e.commitData(h, k, k, true, version.Object{}, background, false, true)
 		if err != nil {
 			return pending{}, err
@@ -153,15 +159,19 @@ func (e *Engine) tryReap(c sweepCandidate, nowMs int64) (bool, error) {
 		reaped = true
 		return pd, nil
 	})
+	if reaped && expired && e.cfg.OnExpire != nil {
+		// Reaped before a pass compacted it: it expired all the same.
+		e.cfg.OnExpire(c.p, c.key)
+	}
 	return reaped, err
 }
 
 // compact drops the expired values of the object stored for key, if it
-// still has any.
-func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
+// still has any. expired reports that it did and no live value is left.
+func (e *Engine) compact(p uint16, key []byte, nowMs int64) (expired bool, err error) {
 	k := dataKey(p, key)
 	h := xxhash.Sum64(k)
-	return e.withStripe(h, background, func() (pending, error) {
+	err = e.withStripe(h, background, func() (pending, error) {
 		cur, _, _, err := e.readData(h, k, k)
 		if err != nil || cur.IsZero() {
 			return pending{}, err
@@ -178,8 +188,10 @@ func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
 		// Same VV, same hash: only the counters change.
 		e.counts.move(p, cur, next)
 		e.stats.compacted.Add(1)
+		expired = next.Dead(nowMs)
 		return pd, nil
 	})
+	return expired, err
 }
 
 // sweepLoop runs a sweep step every interval until Close. It is the only

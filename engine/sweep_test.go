@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -191,5 +192,40 @@ func TestSweeperGoroutine(t *testing.T) {
 	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSweepReportsExpiry: OnExpire fires once for a key whose last live
+// value expired, after the sweep dropped it, and not for a key that keeps
+// a live sibling, a live key, or a tombstone.
+func TestSweepReportsExpiry(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	e, clk := openMem(t, func(c *Config) {
+		c.OnExpire = func(p uint16, key []byte) {
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%d/%s", p, key))
+			mu.Unlock()
+		}
+	})
+	now := clk.NowMs()
+	mustUpdate(t, e, 1, "ttl", put(actor(1), "v", now, now+1000))
+	mustUpdate(t, e, 1, "keep", put(actor(1), "v", now, 0))
+	mustUpdate(t, e, 1, "deleted", del(actor(1), now))
+	mustUpdate(t, e, 2, "sibling", put(actor(1), "v", now, now+1000))
+	mustUpdate(t, e, 2, "sibling", func(cur version.Object) (version.Object, bool, error) {
+		// Concurrent with the expiring value (an empty context): it stays.
+		return cur.Put(actor(2), nil, version.Sibling{Value: []byte("w"), Timestamp: now}), true, nil
+	})
+	clk.Advance(2 * time.Second)
+	for range 2 { // the second pass finds nothing more to report
+		if _, err := e.SweepOnce(100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0] != "1/ttl" {
+		t.Fatalf("OnExpire calls %v, want [1/ttl]", got)
 	}
 }

@@ -18,7 +18,10 @@ type backend struct {
 	n *Node
 }
 
-var _ resp.Backend = (*backend)(nil)
+var (
+	_ resp.Backend   = (*backend)(nil)
+	_ resp.Publisher = (*backend)(nil) // the coordinator broadcasts PUBLISH
+)
 
 // Info returns the keyspace, persistence, replication and hints sections.
 func (b *backend) Info(ctx context.Context) []resp.InfoSection {
@@ -101,6 +104,8 @@ func replicationFields(c *coordinator.Coordinator) []resp.InfoField {
 		field("read_repairs_skipped", s.RepairsSkipped.Load()),
 		field("write_quorum_failures", s.WriteQuorumFailures.Load()),
 		field("read_quorum_failures", s.ReadQuorumFailures.Load()),
+		field("pubsub_messages_sent", s.PubSent.Load()),
+		field("pubsub_messages_dropped", s.PubDropped.Load()),
 	}
 }
 

@@ -70,6 +70,9 @@ type Node struct {
 	coord *coordinator.Coordinator
 	srv   *resp.Server
 	ln    net.Listener
+	// srvHook is srv once it exists: the engine's sweep and the peers'
+	// pub/sub messages start before it and find no subscriber until then.
+	srvHook atomic.Pointer[resp.Server]
 
 	ae        *antientropy.Syncer
 	reaper    atomic.Pointer[coordinator.Coordinator] // set once the coordinator runs
@@ -129,6 +132,11 @@ func Start(cfg Config) (n *Node, err error) {
 		c := n.reaper.Load()
 		return c != nil && c.MayReap(p, key, o)
 	}
+	ecfg.OnExpire = func(p uint16, key []byte) {
+		if s := n.srvHook.Load(); s != nil {
+			s.NotifyExpired(key)
+		}
+	}
 	if n.eng, err = engine.Open(ecfg); err != nil {
 		return nil, fmt.Errorf("node: open data directory %s: %w", cfg.DataDir, err)
 	}
@@ -170,6 +178,7 @@ func Start(cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.srv.EnableCluster(clusterBackend{n: n})
+	n.srvHook.Store(n.srv)
 	if n.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("node: listen on %s: %w", cfg.Addr, err)
 	}
@@ -218,6 +227,13 @@ func (n *Node) startCluster() (err error) {
 		Placement: n.placement,
 		Alive:     func(id string) bool { return n.mship.Alive(id) },
 		AE:        n.ae,
+		Deliver: func(msgs []coordinator.PubMessage) {
+			if s := n.srvHook.Load(); s != nil {
+				for _, m := range msgs {
+					s.Deliver(m.Shard, m.Channel, m.Message)
+				}
+			}
+		},
 	}); err != nil {
 		return err
 	}

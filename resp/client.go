@@ -113,15 +113,18 @@ func (s *Server) cmdClientInfo(ctx context.Context, c *Client, args [][]byte, w 
 // CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]
 func (s *Server) cmdClientList(ctx context.Context, c *Client, args [][]byte, w *Writer) {
 	var ids []int64
-	normal := true
+	keep := func(*Client) bool { return true }
 	switch {
 	case len(args) == 2:
 	case len(args) == 4 && eqFold(args[2], "type"):
 		t := strings.ToLower(string(args[3]))
 		switch t {
 		case "normal":
-		case "master", "replica", "slave", "pubsub":
-			normal = false
+			keep = func(cl *Client) bool { return !cl.isPubSub() }
+		case "pubsub":
+			keep = (*Client).isPubSub
+		case "master", "replica", "slave":
+			keep = func(*Client) bool { return false }
 		default:
 			w.WriteError("ERR Unknown client type '" + string(args[3]) + "'")
 			return
@@ -140,12 +143,10 @@ func (s *Server) cmdClientList(ctx context.Context, c *Client, args [][]byte, w 
 		return
 	}
 	var b strings.Builder
-	if normal {
-		for _, cl := range s.clients() {
-			if ids == nil || slices.Contains(ids, cl.id) {
-				b.WriteString(s.clientLine(cl))
-				b.WriteByte('\n')
-			}
+	for _, cl := range s.clients() {
+		if (ids == nil || slices.Contains(ids, cl.id)) && keep(cl) {
+			b.WriteString(s.clientLine(cl))
+			b.WriteByte('\n')
 		}
 	}
 	w.WriteVerbatim(b.String())
@@ -169,15 +170,22 @@ func (s *Server) clientLine(c *Client) string {
 	now := s.cfg.now()
 	c.mu.Lock()
 	name, libName, libVer, user, proto := c.mu.name, c.mu.libName, c.mu.libVer, c.mu.user, c.mu.proto
-	flags := "N"
+	// Redis's letters, in its order; N when none applies.
+	flags := ""
+	if c.isPubSub() {
+		flags += "P"
+	}
+	if c.mu.readOnly {
+		flags += "r"
+	}
 	if c.mu.noEvict {
 		flags += "e"
 	}
 	if c.mu.noTouch {
 		flags += "T"
 	}
-	if c.mu.readOnly {
-		flags += "r"
+	if flags == "" {
+		flags = "N"
 	}
 	c.mu.Unlock()
 	cmd := "NULL"
@@ -194,7 +202,11 @@ func (s *Server) clientLine(c *Client) string {
 		"age=" + strconv.FormatInt(int64(now.Sub(c.created)/time.Second), 10),
 		"idle=" + strconv.FormatInt(int64(max(idle, 0)/time.Second), 10),
 		"flags=" + flags,
-		"db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r",
+		"db=0",
+		"sub=" + strconv.Itoa(int(c.subN[subChannel].Load())),
+		"psub=" + strconv.Itoa(int(c.subN[subPattern].Load())),
+		"ssub=" + strconv.Itoa(int(c.subN[subShard].Load())),
+		"multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r",
 		"cmd=" + cmd,
 		"user=" + user,
 		"redir=-1",

@@ -480,7 +480,7 @@ func TestReadOnlyFlag(t *testing.T) {
 		t.Errorf("before READONLY: %s", f)
 	}
 	h.do("READONLY")
-	if f := flags(); f != "flags=Nr" {
+	if f := flags(); f != "flags=r" {
 		t.Errorf("after READONLY: %s", f)
 	}
 	h.do("READWRITE")

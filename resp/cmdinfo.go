@@ -2,6 +2,7 @@ package resp
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -99,7 +100,10 @@ func writeKeySpecs(w *Writer, cmd *Command) {
 	specs := cmd.KeySpecs
 	if specs == nil && cmd.FirstKey != 0 {
 		flags := []string{"RO", "access"}
-		if cmd.flags&flagWrite != 0 {
+		switch {
+		case slices.Contains(cmd.Flags, "pubsub"):
+			flags = []string{"not_key"} // shard channels: routed like keys, not keys
+		case cmd.flags&flagWrite != 0:
 			flags = []string{"RW", "update"}
 		}
 		last := cmd.LastKey

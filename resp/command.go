@@ -89,6 +89,7 @@ const (
 	flagNoAuth
 	flagLocal
 	flagParallel
+	flagPubSubOK // allowed on a subscribed RESP2 connection
 )
 
 // KeySpec is one Redis 7 key specification.
@@ -132,6 +133,15 @@ type Client struct {
 	dropConn        bool     // close at once without writing pending replies (output limit)
 	lower           [32]byte // scratch for the lower-cased command name
 	req             reqCtx   // the shared request context (Server.requestCtx)
+	subs            *clientSubs
+	// out carries replies and pub/sub messages once the client has
+	// subscribed (outbox.go); set before the registry can see the client,
+	// so publishers read it under the registry's lock.
+	out *outbox
+
+	// Read by publishers and CLIENT LIST.
+	pushProto atomic.Int32    // proto, for messages encoded on other goroutines
+	subN      [3]atomic.Int32 // subscriptions per kind (sub, psub, ssub)
 
 	// Read by other connections.
 	lastCmd  atomic.Pointer[Command]

@@ -56,6 +56,15 @@ type Config struct {
 	// over a big keyspace). Default 256 MiB, so that a GET or MGET of a
 	// few maximal values goes out; the client is closed.
 	MaxOutputBytes int
+	// PubSubHardBytes, PubSubSoftBytes and PubSubSoftTime are the output
+	// limits of a subscribed client (Redis's client-output-buffer-limit
+	// pubsub): it is disconnected when its pending output passes the hard
+	// limit, or stays above the soft one for the soft time. Defaults 32
+	// MiB, 8 MiB, 60 s, as Redis; CONFIG SET client-output-buffer-limit
+	// changes them. Negative disables a limit.
+	PubSubHardBytes int64
+	PubSubSoftBytes int64
+	PubSubSoftTime  time.Duration
 
 	// RequirePass is the default user's password; empty means none.
 	RequirePass string
@@ -92,6 +101,9 @@ const (
 	DefaultMaxClients     = 10000
 	DefaultRequestTimeout = 5 * time.Second
 	DefaultAuthTimeout    = 10 * time.Second
+	DefaultPubSubHard     = 32 << 20
+	DefaultPubSubSoft     = 8 << 20
+	DefaultPubSubSoftTime = 60 * time.Second
 
 	// bulkMargin is what MaxBulkBytes adds to MaxValueBytes by default.
 	bulkMargin = 64 << 10
@@ -118,6 +130,10 @@ func DefaultConfig() Config {
 		ProtectedMode:  true,
 		RequestTimeout: DefaultRequestTimeout,
 		AuthTimeout:    DefaultAuthTimeout,
+
+		PubSubHardBytes: DefaultPubSubHard,
+		PubSubSoftBytes: DefaultPubSubSoft,
+		PubSubSoftTime:  DefaultPubSubSoftTime,
 	}
 }
 
@@ -153,6 +169,15 @@ func (c *Config) ensureDefaults() {
 	}
 	if c.AuthTimeout == 0 {
 		c.AuthTimeout = d.AuthTimeout
+	}
+	if c.PubSubHardBytes == 0 {
+		c.PubSubHardBytes = d.PubSubHardBytes
+	}
+	if c.PubSubSoftBytes == 0 {
+		c.PubSubSoftBytes = d.PubSubSoftBytes
+	}
+	if c.PubSubSoftTime == 0 {
+		c.PubSubSoftTime = d.PubSubSoftTime
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -85,6 +85,10 @@ func (s *Server) serveConn(c *conn) {
 			s.log.Error("panic serving a client; connection closed", "addr", c.client.addr,
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
+		if cl := c.client; cl.out != nil {
+			s.unsubscribeAll(cl) // no message finds it any more
+			cl.out.close()       // the writer drains and returns
+		}
 		c.nc.Close()
 		c.client.releaseCtx()
 		s.mu.Lock()
@@ -211,6 +215,12 @@ func (c *conn) flush() bool {
 	b := c.w.Bytes()
 	if len(b) == 0 {
 		return true
+	}
+	if o := c.client.out; o != nil {
+		// A subscriber's writer writes replies and messages in order.
+		ok := o.reply(b)
+		c.w.Reset(c.w.proto)
+		return ok
 	}
 	n, err := c.nc.Write(b)
 	c.s.stats.netOut.Add(int64(n))

@@ -3,12 +3,25 @@ package resp
 import (
 	"context"
 	"crypto/subtle"
+
+	"github.com/dynago/dynago/coordinator"
 )
 
 // Connection commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT.
 
 // PING [message]
 func (s *Server) cmdPing(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	if c.proto == 2 && c.subscribed() && len(args) <= 2 {
+		// A subscribed RESP2 connection reads only arrays (Redis 7).
+		w.WriteArray(2)
+		w.WriteBulkString("pong")
+		if len(args) == 2 {
+			w.WriteBulk(args[1])
+		} else {
+			w.WriteBulkString("")
+		}
+		return
+	}
 	switch len(args) {
 	case 1:
 		w.WriteSimple("PONG")
@@ -130,6 +143,7 @@ func (s *Server) cmdHello(ctx context.Context, c *Client, args [][]byte, w *Writ
 	}
 	c.mu.proto = c.proto
 	c.mu.Unlock()
+	c.pushProto.Store(int32(c.proto))
 	w.SetProto(c.proto)
 	w.WriteMap(7)
 	w.WriteBulkString("server")
@@ -163,4 +177,23 @@ func (s *Server) cmdSelect(ctx context.Context, c *Client, args [][]byte, w *Wri
 	default:
 		w.WriteOK()
 	}
+}
+
+// RESET: back to a new connection's state, as Redis 7 does: every
+// subscription dropped (silently), RESP2, CLIENT REPLY ON, no name,
+// READWRITE, the node's default quorums, and the default user,
+// unauthenticated again when a password is set. NO-EVICT and NO-TOUCH
+// stay, as in Redis.
+func (s *Server) cmdReset(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+	s.unsubscribeAll(c)
+	c.replyOff, c.replySkip = false, 0
+	c.consistency = coordinator.Consistency{}
+	c.proto, c.user = 2, "default"
+	c.authed = !c.requiresAuth
+	c.pushProto.Store(2)
+	c.mu.Lock()
+	c.mu.name, c.mu.readOnly, c.mu.proto, c.mu.user = "", false, 2, c.user
+	c.mu.Unlock()
+	w.SetProto(2)
+	w.WriteSimple("RESET")
 }

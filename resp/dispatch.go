@@ -60,6 +60,9 @@ func (s *Server) resolve(c *Client, args [][]byte) (*Command, string) {
 	if !c.authed && cmd.flags&flagNoAuth == 0 {
 		return cmd, "NOAUTH Authentication required."
 	}
+	if c.proto == 2 && cmd.flags&flagPubSubOK == 0 && c.subscribed() {
+		return cmd, subscribedOnly(cmd)
+	}
 	return cmd, ""
 }
 

@@ -38,7 +38,8 @@
 //   - dispatch.go: command lookup, arity, NOAUTH, request context, stats.
 //   - errors.go: the one table that maps backend errors to replies.
 //   - writer.go: RESP2/RESP3 reply Writer. args.go: argument helpers.
-//   - Command families: connection.go (PING ECHO QUIT HELLO AUTH SELECT),
+//   - Command families: connection.go (PING ECHO QUIT HELLO AUTH SELECT
+//     RESET),
 //     client.go (CLIENT …), strings.go (GET SET SETNX SETEX PSETEX GETSET
 //     GETDEL GETEX MGET MSET MSETNX), incr.go (INCR… APPEND SETRANGE
 //     GETRANGE STRLEN), keys.go (DEL UNLINK EXISTS TOUCH TYPE SCAN KEYS
@@ -51,7 +52,12 @@
 //     info.go (INFO), cmdinfo.go (COMMAND …), cluster.go (CLUSTER …,
 //     READONLY, READWRITE, ASKING, EnableCluster), dynago.go (DYNAGO
 //     CONSISTENCY, LOCAL, RING, HINTS, AE, TRANSFERS, LEAVE, REMOVE),
-//     table.go (the table).
+//     pubsub.go ((P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH,
+//     PUBSUB, Deliver, the Publisher seam), table.go (the table).
+//   - outbox.go: a subscribed connection's writer goroutine, message
+//     ordering and the pubsub output limits. notify.go: keyspace
+//     notifications (notify-keyspace-events). docs/pubsub.md describes
+//     both for users.
 //   - glob.go: KEYS/SCAN MATCH patterns. stats.go: counters and latency
 //     histograms. backend.go, command.go: the Backend seam and table types;
 //     cluster_backend.go: the ClusterBackend seam.
@@ -107,7 +113,11 @@
 // # Concurrency
 //
 // One goroutine per connection, started by Serve and tracked by a
-// WaitGroup. The connection goroutine owns its parser, Writer and Client;
+// WaitGroup, plus, once a connection subscribes to a channel, a writer
+// goroutine it owns (outbox.go): messages arrive from other goroutines
+// while the connection's goroutine blocks reading, so from then on the
+// writer writes both replies and messages, and the connection's goroutine
+// joins it when it ends. The connection goroutine owns its parser, Writer and Client;
 // other goroutines only touch a Client's mutex-guarded and atomic fields
 // (CLIENT LIST/KILL) and the net.Conn's deadline and Close. Each read
 // yields a batch: every command it made complete (a pipeline), whose

@@ -102,7 +102,11 @@ func (s *Server) expireGeneric(ctx context.Context, spec expireCmd, args [][]byt
 	case xx:
 		op.Cond = coordinator.ExpireXX
 	}
-	if res, ok := s.write(ctx, w, ownKey(args[1]), op); ok {
+	key := ownKey(args[1])
+	if res, ok := s.write(ctx, w, key, op); ok {
+		if res.Applied {
+			s.notify(notifyGeneric, "expire", key)
+		}
 		w.WriteInt(boolInt(res.Applied))
 	}
 }
@@ -145,7 +149,11 @@ func (s *Server) ttlHandler(spec ttlCmd) HandlerFunc {
 
 // PERSIST key: 1 when an expiry was removed.
 func (s *Server) cmdPersist(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if res, ok := s.write(ctx, w, ownKey(args[1]), coordinator.Op{Kind: coordinator.OpExpire, Persist: true}); ok {
+	key := ownKey(args[1])
+	if res, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpExpire, Persist: true}); ok {
+		if res.Applied {
+			s.notify(notifyGeneric, "persist", key)
+		}
 		w.WriteInt(boolInt(res.Applied))
 	}
 }

@@ -27,9 +27,10 @@ func (s *Server) cmdDel(ctx context.Context, c *Client, args [][]byte, w *Writer
 		return
 	}
 	n := int64(0)
-	for _, r := range res {
+	for i, r := range res {
 		if r.Applied {
 			n++
+			s.notify(notifyGeneric, "del", keys[i])
 		}
 	}
 	w.WriteInt(n)

@@ -253,7 +253,7 @@ func (h *harness) run(steps []step) {
 
 // render turns one RESP2/RESP3 reply into redis-cli-like text: OK,
 // (error) ERR …, (integer) 1, "bulk", (nil), [a, b], {k: v}, ~[set],
-// (true), (double) 1.5, (verbatim) "txt".
+// (true), (double) 1.5, (verbatim) "txt", >[push].
 func render(b []byte) (string, []byte, error) {
 	if len(b) == 0 {
 		return "", b, fmt.Errorf("empty reply")
@@ -289,7 +289,7 @@ func render(b []byte) (string, []byte, error) {
 			return "(verbatim) " + strconv.Quote(body[4:]), rest[n+2:], nil
 		}
 		return strconv.Quote(body), rest[n+2:], nil
-	case '*', '~', '%':
+	case '*', '~', '%', '>':
 		if n < 0 {
 			return "(nil)", rest, nil
 		}
@@ -309,6 +309,8 @@ func render(b []byte) (string, []byte, error) {
 		switch b[0] {
 		case '~':
 			return "~[" + strings.Join(parts, ", ") + "]", rest, nil
+		case '>':
+			return ">[" + strings.Join(parts, ", ") + "]", rest, nil
 		case '%':
 			var kv []string
 			for j := 0; j < len(parts); j += 2 {

@@ -58,6 +58,13 @@ type Server struct {
 	maxClients  atomic.Int64
 	idleTimeout atomic.Int64 // nanoseconds
 	maxBulk     atomic.Int64 // proto-max-bulk-len, bytes
+	// The pubsub output limits (client-output-buffer-limit pubsub):
+	// bytes, bytes, seconds.
+	psHard, psSoft, psSoftSecs atomic.Int64
+	notifyFlags                atomic.Int32 // notify-keyspace-events (notify.go)
+
+	ps  pubsub    // the subscription registry (pubsub.go)
+	pub Publisher // b as Publisher, nil when b does not implement it
 }
 
 // New returns a server over backend b. cfg's zero limits are replaced by
@@ -82,6 +89,8 @@ func New(cfg Config, b Backend) (*Server, error) {
 		drained: make(chan struct{}),
 	}
 	s.reads, _ = b.(ParallelReads)
+	s.pub, _ = b.(Publisher)
+	s.initPubSub()
 	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
@@ -140,6 +149,10 @@ func prepare(c *Command, parent string) error {
 	}
 	if c.local {
 		c.flags |= flagLocal
+	}
+	switch c.fullName {
+	case "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset":
+		c.flags |= flagPubSubOK
 	}
 	if c.Parallel {
 		if c.local || c.Handler == nil || c.Subcommands != nil || c.FirstKey <= 0 || c.Step <= 0 {
@@ -333,6 +346,7 @@ func (s *Server) newClient(addr, laddr string) *Client {
 		user:         "default",
 	}
 	c.lastUsed.Store(now.UnixNano())
+	c.pushProto.Store(int32(c.proto))
 	c.mu.user, c.mu.proto = c.user, c.proto
 	return c
 }

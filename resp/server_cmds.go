@@ -68,6 +68,10 @@ func intParam(f func(s *Server) int64) func(*Server) string {
 var configParams = [...]configParam{
 	{"appendonly", constParam("no"), nil},
 	{"bind", func(s *Server) string { h, _, _ := net.SplitHostPort(s.cfg.Addr); return h }, nil},
+	{"client-output-buffer-limit", func(s *Server) string {
+		return "normal 0 0 0 slave 268435456 67108864 60 pubsub " + strconv.FormatInt(s.psHard.Load(), 10) + " " +
+			strconv.FormatInt(s.psSoft.Load(), 10) + " " + strconv.FormatInt(s.psSoftSecs.Load(), 10)
+	}, (*Server).setOutputLimits},
 	{"client-query-buffer-limit", intParam(func(s *Server) int64 { return int64(s.cfg.MaxQueryBytes) }), nil},
 	{"cluster-enabled", constParam("no"), nil},
 	{"databases", constParam("1"), nil},
@@ -83,11 +87,12 @@ var configParams = [...]configParam{
 	}},
 	{"maxmemory", constParam("0"), nil},
 	{"maxmemory-policy", constParam("noeviction"), nil},
+	{"notify-keyspace-events", func(s *Server) string { return formatNotifyFlags(s.notifyFlags.Load()) }, (*Server).setNotifyFlags},
 	{"port", func(s *Server) string { _, p, _ := net.SplitHostPort(s.cfg.Addr); return p }, nil},
 	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return s.maxBulk.Load() }), func(s *Server, v []byte) string {
 		// Redis's floor is 1 MiB; a bulk longer than the query buffer
 		// limit could never be buffered whole.
-		n, ok := parseMemory(v)
+		n, ok := ParseMemory(v)
 		if !ok {
 			return "argument must be a memory value"
 		}
@@ -113,10 +118,10 @@ var configParams = [...]configParam{
 	}},
 }
 
-// parseMemory parses a memory value as Redis's memtoull does: a
+// ParseMemory parses a memory value as Redis's memtoull does: a
 // non-negative integer with an optional unit, b, k (1000), kb (1024), m,
-// mb, g or gb, in any case.
-func parseMemory(v []byte) (int64, bool) {
+// mb, g or gb, in any case (CONFIG SET, --maxmemory).
+func ParseMemory(v []byte) (int64, bool) {
 	units := []struct {
 		suffix string
 		mul    int64

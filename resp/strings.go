@@ -126,7 +126,14 @@ func (s *Server) writeValue(ctx context.Context, w *Writer, key, val []byte, op 
 		return coordinator.Result{}, false
 	}
 	key, op.Value = own2(key, val)
-	return s.write(ctx, w, key, op)
+	res, ok := s.write(ctx, w, key, op)
+	if ok && res.Applied && op.Kind == coordinator.OpSet {
+		s.notify(notifyString, "set", key)
+		if op.ExpireAt != 0 {
+			s.notify(notifyGeneric, "expire", key)
+		}
+	}
+	return res, ok
 }
 
 // setExpiry fills op.ExpireAt from SET-style options. It reports false
@@ -274,7 +281,11 @@ func (s *Server) cmdGetSet(ctx context.Context, c *Client, args [][]byte, w *Wri
 
 // GETDEL key
 func (s *Server) cmdGetDel(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	if res, ok := s.write(ctx, w, ownKey(args[1]), coordinator.Op{Kind: coordinator.OpDelete, Get: true}); ok {
+	key := ownKey(args[1])
+	if res, ok := s.write(ctx, w, key, coordinator.Op{Kind: coordinator.OpDelete, Get: true}); ok {
+		if res.OldFound {
+			s.notify(notifyGeneric, "del", key)
+		}
 		s.stats.hit(res.OldFound)
 		writeOld(w, res)
 	}

@@ -65,6 +65,7 @@ func (s *Server) builtinCommands() []*Command {
 	cmds := append(s.coreCommands(), s.hashCommands()...)
 	cmds = append(cmds, s.setCommands()...)
 	cmds = append(cmds, s.keyCommands()...)
+	cmds = append(cmds, s.pubsubCommands()...)
 	return append(cmds, s.zsetCommands()...)
 }
 
@@ -534,4 +535,58 @@ func (s *Server) dynagoCommand() *Command {
 			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: slow, local: true,
 				Summary: "Returns helpful text about the different subcommands.", Since: "7.2.0", Group: "cluster", Complexity: "O(1)", Handler: s.helpHandler("dynago")},
 		)}
+}
+
+func (s *Server) pubsubCommands() []*Command {
+	sub := fl("pubsub noscript loading stale")
+	slow := fl("@pubsub @slow")
+	ps := fl("pubsub loading stale")
+	return []*Command{
+		{Name: "subscribe", Arity: -2, Flags: sub, ACLCategories: slow, local: true,
+			Summary: "Listens for messages published to channels (on any node of the cluster).", Since: "2.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of channels to subscribe to.",
+			Arguments: []Arg{multiple(strArg("channel"))}, Handler: s.subscribeHandler(subChannel)},
+		{Name: "unsubscribe", Arity: -1, Flags: sub, ACLCategories: slow, local: true,
+			Summary: "Stops listening to messages posted to channels.", Since: "2.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of channels to unsubscribe.",
+			Arguments: []Arg{optional(multiple(strArg("channel")))}, Handler: s.unsubscribeHandler(subChannel)},
+		{Name: "psubscribe", Arity: -2, Flags: sub, ACLCategories: slow, local: true,
+			Summary: "Listens for messages published to channels that match one or more patterns.", Since: "2.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of patterns to subscribe to.",
+			Arguments: []Arg{multiple(Arg{Name: "pattern", Type: "pattern"})}, Handler: s.subscribeHandler(subPattern)},
+		{Name: "punsubscribe", Arity: -1, Flags: sub, ACLCategories: slow, local: true,
+			Summary: "Stops listening to messages published to channels that match one or more patterns.", Since: "2.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of patterns to unsubscribe.",
+			Arguments: []Arg{optional(multiple(Arg{Name: "pattern", Type: "pattern"}))}, Handler: s.unsubscribeHandler(subPattern)},
+		{Name: "ssubscribe", Arity: -2, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: slow, local: true,
+			Summary: "Listens for messages published to shard channels.", Since: "7.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of shard channels to subscribe to.",
+			Arguments: []Arg{multiple(keyArg("shardchannel"))}, Handler: s.subscribeHandler(subShard)},
+		{Name: "sunsubscribe", Arity: -1, Flags: sub, FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: slow, local: true,
+			Summary: "Stops listening to messages posted to shard channels.", Since: "7.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of shard channels to unsubscribe.",
+			Arguments: []Arg{optional(multiple(keyArg("shardchannel")))}, Handler: s.unsubscribeHandler(subShard)},
+		{Name: "publish", Arity: 3, Flags: fl("pubsub loading stale fast"), ACLCategories: fl("@pubsub @fast"), local: true,
+			Summary: "Posts a message to a channel; every node's subscribers receive it, and the reply counts this node's.", Since: "2.0.0", Group: "pubsub", Complexity: "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).",
+			Arguments: []Arg{strArg("channel"), strArg("message")}, Handler: s.publishHandler(false)},
+		{Name: "spublish", Arity: 3, Flags: fl("pubsub loading stale fast"), FirstKey: 1, LastKey: 1, Step: 1, ACLCategories: fl("@pubsub @fast"), local: true,
+			Summary: "Post a message to a shard channel; every node's subscribers receive it, and the reply counts this node's.", Since: "7.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+			Arguments: []Arg{keyArg("shardchannel"), strArg("message")}, Handler: s.publishHandler(true)},
+		{Name: "pubsub", Arity: -2, ACLCategories: fl("@slow"), local: true,
+			Summary: "A container for Pub/Sub commands.", Since: "2.8.0", Group: "pubsub", Complexity: "Depends on subcommand.",
+			Subcommands: subs(
+				&Command{Name: "channels", Arity: -2, Flags: ps, ACLCategories: slow, local: true,
+					Summary: "Returns the active channels (with subscribers on this node).", Since: "2.8.0", Group: "pubsub", Complexity: "O(N) where N is the number of active channels, and assuming constant time pattern matching (relatively short channels and patterns)",
+					Arguments: []Arg{optional(Arg{Name: "pattern", Type: "pattern"})}, Handler: s.pubsubChannels(false)},
+				&Command{Name: "numsub", Arity: -2, Flags: ps, ACLCategories: slow, local: true,
+					Summary: "Returns a count of subscribers to channels (on this node).", Since: "2.8.0", Group: "pubsub", Complexity: "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+					Arguments: []Arg{optional(multiple(strArg("channel")))}, Handler: s.pubsubNumSub(false)},
+				&Command{Name: "numpat", Arity: 2, Flags: ps, ACLCategories: slow, local: true,
+					Summary: "Returns a count of unique pattern subscriptions (on this node).", Since: "2.8.0", Group: "pubsub", Complexity: "O(1)", Handler: s.cmdPubSubNumPat},
+				&Command{Name: "shardchannels", Arity: -2, Flags: ps, ACLCategories: slow, local: true,
+					Summary: "Returns the active shard channels (with subscribers on this node).", Since: "7.0.0", Group: "pubsub", Complexity: "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).",
+					Arguments: []Arg{optional(Arg{Name: "pattern", Type: "pattern"})}, Handler: s.pubsubChannels(true)},
+				&Command{Name: "shardnumsub", Arity: -2, Flags: ps, ACLCategories: slow, local: true,
+					Summary: "Returns the count of subscribers of shard channels (on this node).", Since: "7.0.0", Group: "pubsub", Complexity: "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels",
+					Arguments: []Arg{optional(multiple(strArg("shardchannel")))}, Handler: s.pubsubNumSub(true)},
+				&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: fl("@slow"), local: true,
+					Summary: "Returns helpful text about the different subcommands.", Since: "6.2.0", Group: "pubsub", Complexity: "O(1)", Handler: s.helpHandler("pubsub")},
+			)},
+		{Name: "reset", Arity: 1, Flags: fl("noscript loading stale fast no_auth allow_busy"), ACLCategories: fl("@fast @connection"), local: true,
+			Summary: "Resets the connection.", Since: "6.2.0", Group: "connection", Complexity: "O(1)", Handler: s.cmdReset},
+	}
 }

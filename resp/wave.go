@@ -90,6 +90,15 @@ func waveKey(cmd *Command, args [][]byte) ([]byte, bool) {
 // false when the connection must close.
 func (s *Server) runBatch(c *conn, cmds []redcon.Command) bool {
 	cl := c.client
+	if cl.out != nil {
+		cl.out.hold()
+	}
+	// A batch that subscribed for the first time holds too (newOutbox).
+	defer func() {
+		if cl.out != nil {
+			cl.out.release()
+		}
+	}()
 	for i := 0; i < len(cmds); {
 		// Gather the wave that starts at i. The command that ends it has
 		// been resolved already (cmd, msg) and runs right after it.

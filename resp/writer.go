@@ -103,6 +103,16 @@ func (w *Writer) WriteNullArray() {
 // WriteArray starts an array of n elements.
 func (w *Writer) WriteArray(n int) { w.header('*', int64(n)) }
 
+// WritePush starts a push message of n elements (pub/sub): >n in RESP3,
+// an array in RESP2.
+func (w *Writer) WritePush(n int) {
+	if w.proto >= 3 {
+		w.header('>', int64(n))
+		return
+	}
+	w.header('*', int64(n))
+}
+
 // WriteMap starts a map of n key/value pairs: %n in RESP3, an array of 2n
 // elements in RESP2.
 func (w *Writer) WriteMap(n int) {
