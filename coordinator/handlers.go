@@ -66,6 +66,9 @@ func (c *Coordinator) HandleRPC(ctx context.Context, from string, req *Request) 
 
 	case MsgPing:
 		return &Response{}
+
+	case MsgTxLock, MsgTxUnlock:
+		return c.handleTxLock(ctx, req)
 	}
 	return &Response{Err: fmt.Errorf("coordinator: unknown request kind %d", req.Kind)}
 }

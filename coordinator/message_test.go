@@ -17,6 +17,8 @@ func sampleRequests() []*Request {
 			Op: Op{Kind: OpSet, Value: []byte("v"), UseContext: true, Context: obj.VV, NX: true, Get: true, ExpireAt: 77, Cond: ExpireGT, Offset: 4, Float: "1.5"}},
 		{Kind: MsgScan, Partition: 1, After: []byte("a"), Count: 10},
 		{Kind: MsgFlush}, {Kind: MsgPing}, {Kind: MsgKeyspace},
+		{Kind: MsgTxLock, Key: []byte("{t}k"), Timeout: 2 * time.Second},
+		{Kind: MsgTxUnlock, Key: []byte("{t}k"), Token: 1 << 40},
 	}
 }
 
