@@ -57,6 +57,7 @@ var errorReplies = [...]errorReply{
 		}
 		return "TRYAGAIN " + strings.ReplaceAll(err.Error(), "coordinator: ", "")
 	}},
+	{coordinator.ErrTxLockHolder, fixedReply("TRYAGAIN the node holding the slot's transaction lock is unreachable")},
 	{context.DeadlineExceeded, func(s *Server, _ error, write bool) string {
 		return "TRYAGAIN request timed out after " + s.cfg.RequestTimeout.String() + maybeApplied(write)
 	}},
@@ -97,3 +98,12 @@ func (s *Server) valueTooLarge() string {
 // errBackendCount: a Backend answered a multi-key call with the wrong
 // number of results, a bug reported to the client instead of a panic.
 var errBackendCount = errors.New("resp: backend returned a result count that does not match the keys")
+
+// getMany is Backend.GetMany with its result count checked.
+func (s *Server) getMany(ctx context.Context, keys [][]byte) ([]version.Object, error) {
+	objs, err := s.b.GetMany(ctx, keys)
+	if err == nil && len(objs) != len(keys) {
+		err = errBackendCount
+	}
+	return objs, err
+}

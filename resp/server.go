@@ -23,8 +23,12 @@ type Server struct {
 	// cluster serves the cluster commands; nil until EnableCluster, which
 	// runs before Serve, and never changed after.
 	cluster ClusterBackend
-	log     *slog.Logger
-	started time.Time
+	// txLocker is b as TxLocker; without one, txMu (a semaphore of one)
+	// serializes this server's transactions.
+	txLocker TxLocker
+	txMu     chan struct{}
+	log      *slog.Logger
+	started  time.Time
 
 	// cmds is the command table, keyed by lower-case name. Register fills
 	// it before Serve; it is read-only once serving starts.
@@ -81,6 +85,9 @@ func New(cfg Config, b Backend) (*Server, error) {
 		drained: make(chan struct{}),
 	}
 	s.reads, _ = b.(ParallelReads)
+	s.txLocker, _ = b.(TxLocker)
+	s.txMu = make(chan struct{}, 1)
+	s.b = watchBackend{b}
 	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
