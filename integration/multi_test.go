@@ -87,7 +87,7 @@ func compareMultiSession(t *testing.T, redisPort, port int) {
 // watch check's quorum read sees the previous EXEC's acknowledged write.
 func TestMultiOptimisticIncrementAcrossNodes(t *testing.T) {
 	c := NewCluster(t, 3)
-	const key, clients, each = "{opt}counter", 4, 10
+	const key, clients, each = "{opt}counter", 5, 10
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var (
@@ -101,7 +101,18 @@ func TestMultiOptimisticIncrementAcrossNodes(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rc := c.Nodes[i%len(c.Nodes)].Client()
+			// Plain clients, one per node, and a cluster client, which
+			// sends the slot's transactions to its master.
+			var rc redis.UniversalClient = c.Nodes[i%len(c.Nodes)].Client()
+			if i == clients-1 {
+				var addrs []string
+				for _, p := range c.Nodes {
+					addrs = append(addrs, p.Addr())
+				}
+				cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs})
+				defer cc.Close()
+				rc = cc
+			}
 			ok, ab := 0, 0
 			for ok < each && ctx.Err() == nil {
 				err := rc.Watch(ctx, func(tx *redis.Tx) error {
