@@ -157,8 +157,8 @@ func TestMultiOptimisticIncrementAcrossNodes(t *testing.T) {
 	}
 }
 
-// The writes of one EXEC are all on every home replica once it answered
-// and the replicas caught up, and a cross-slot transaction is refused.
+// The writes of one EXEC reach every home replica together (one batch per
+// replica), and a cross-slot transaction is refused.
 func TestMultiExecReachesReplicas(t *testing.T) {
 	c := NewCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -184,6 +184,11 @@ func TestMultiExecReachesReplicas(t *testing.T) {
 					return false, err.Error()
 				}
 				got = append(got, strings.Join(lc.Live, ","))
+			}
+			// A replica receives the EXEC's writes in one batch: all or
+			// none of them.
+			if none := fmt.Sprint(make([]string, len(keys))); fmt.Sprint(got) != none && fmt.Sprint(got) != fmt.Sprint(want) {
+				c.Fatalf("%s holds part of the EXEC: %q", c.Name(p), got)
 			}
 			return fmt.Sprint(got) == fmt.Sprint(want), fmt.Sprint(got)
 		})

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	"github.com/dynago/dynago/coordinator"
 	"github.com/dynago/dynago/ring"
 	"github.com/dynago/dynago/version"
 )
@@ -222,9 +223,19 @@ func (s *Server) cmdExec(ctx context.Context, c *Client, args [][]byte, w *Write
 		w.WriteNullArray()
 		return
 	}
+	// The writes this node coordinates reach each replica in one message
+	// (coordinator.TxBatch); the reply waits for their write quorum, and
+	// the lock is held until then, so the next EXEC's watch check sees
+	// them.
+	bctx, batch := coordinator.WithTxBatch(ctx)
+	mark := w.Len()
 	w.WriteArray(len(queued))
 	for _, q := range queued {
-		s.exec(ctx, c, q.cmd, q.args, w)
+		s.exec(bctx, c, q.cmd, q.args, w)
+	}
+	if err := batch.Commit(ctx); err != nil {
+		w.Truncate(mark)
+		s.writeErr(w, err, true)
 	}
 }
 
