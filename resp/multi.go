@@ -49,6 +49,9 @@ type txState struct {
 	// dirty: a read by this connection saw a watched key at another
 	// version than WATCH did, so EXEC must abort.
 	dirty atomic.Bool
+	// watchers is the server's count of watching clients, which this one
+	// is in while watched is not empty.
+	watchers *atomic.Int64
 }
 
 type queuedCmd struct {
@@ -63,7 +66,25 @@ type watchedKey struct {
 
 // reset ends the transaction and forgets the watched keys (EXEC, DISCARD).
 func (t *txState) reset() {
-	t.multi, t.aborted, t.queued, t.watched = false, false, nil, nil
+	t.multi, t.aborted, t.queued = false, false, nil
+	t.unwatch()
+}
+
+// watch adds a key to the watched ones.
+func (t *txState) watch(k watchedKey) {
+	if len(t.watched) == 0 && t.watchers != nil {
+		t.watchers.Add(1)
+	}
+	t.watched = append(t.watched, k)
+}
+
+// unwatch forgets the watched keys (UNWATCH, and when the connection
+// closes).
+func (t *txState) unwatch() {
+	if len(t.watched) > 0 && t.watchers != nil {
+		t.watchers.Add(-1)
+	}
+	t.watched = nil
 	t.dirty.Store(false)
 }
 
@@ -151,8 +172,7 @@ func (s *Server) cmdDiscard(ctx context.Context, c *Client, args [][]byte, w *Wr
 
 // UNWATCH
 func (s *Server) cmdUnwatch(ctx context.Context, c *Client, args [][]byte, w *Writer) {
-	c.tx.watched = nil
-	c.tx.dirty.Store(false)
+	c.tx.unwatch()
 	w.WriteOK()
 }
 
@@ -175,7 +195,7 @@ func (s *Server) cmdWatch(ctx context.Context, c *Client, args [][]byte, w *Writ
 	}
 	for i, k := range keys {
 		if !slices.ContainsFunc(c.tx.watched, func(wk watchedKey) bool { return bytes.Equal(wk.key, k) }) {
-			c.tx.watched = append(c.tx.watched, watchedKey{key: bytes.Clone(k), vv: objs[i].VV.Clone()})
+			c.tx.watch(watchedKey{key: bytes.Clone(k), vv: objs[i].VV.Clone()})
 		}
 	}
 	w.WriteOK()
@@ -311,21 +331,31 @@ func (s *Server) lockSlots(ctx context.Context, keys [][]byte) (func(), error) {
 // (observe), which requestCtx puts in the context.
 type watchBackend struct {
 	Backend
+	watchers *atomic.Int64 // Server.watchers
+}
+
+// watching returns the txState ctx carries, if any client watches keys.
+func (b *watchBackend) watching(ctx context.Context) *txState {
+	if b.watchers.Load() == 0 {
+		return nil
+	}
+	t, _ := ctx.Value(watchCtxKey{}).(*txState)
+	return t
 }
 
 type watchCtxKey struct{}
 
-func (b watchBackend) Get(ctx context.Context, key []byte) (version.Object, error) {
+func (b *watchBackend) Get(ctx context.Context, key []byte) (version.Object, error) {
 	o, err := b.Backend.Get(ctx, key)
-	if t, ok := ctx.Value(watchCtxKey{}).(*txState); ok && err == nil {
+	if t := b.watching(ctx); t != nil && err == nil {
 		t.observe(key, o.VV)
 	}
 	return o, err
 }
 
-func (b watchBackend) GetMany(ctx context.Context, keys [][]byte) ([]version.Object, error) {
+func (b *watchBackend) GetMany(ctx context.Context, keys [][]byte) ([]version.Object, error) {
 	objs, err := b.Backend.GetMany(ctx, keys)
-	if t, ok := ctx.Value(watchCtxKey{}).(*txState); ok && err == nil && len(objs) == len(keys) {
+	if t := b.watching(ctx); t != nil && err == nil && len(objs) == len(keys) {
 		for i := range keys {
 			t.observe(keys[i], objs[i].VV)
 		}

@@ -107,6 +107,19 @@ func TestWatch(t *testing.T) {
 		{`MULTI`, `OK`},
 		{`EXEC`, `(nil)`},
 	})
+	// Reads look for a watch only while some client watches.
+	if n := h.s.watchers.Load(); n != 0 {
+		t.Fatalf("%d watching clients after EXEC", n)
+	}
+	h.do(`WATCH a b`)
+	h.do(`WATCH c`)
+	if n := h.s.watchers.Load(); n != 1 {
+		t.Fatalf("%d watching clients, want 1", n)
+	}
+	h.do(`UNWATCH`)
+	if n := h.s.watchers.Load(); n != 0 {
+		t.Fatalf("%d watching clients after UNWATCH", n)
+	}
 }
 
 // A read of a watched key that sees another version than WATCH did

@@ -27,6 +27,9 @@ type Server struct {
 	// serializes this server's transactions.
 	txLocker TxLocker
 	txMu     chan struct{}
+	// watchers counts the clients watching keys; while it is 0 reads skip
+	// looking for a watch in their context (watchBackend).
+	watchers atomic.Int64
 	log      *slog.Logger
 	started  time.Time
 
@@ -87,7 +90,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	s.reads, _ = b.(ParallelReads)
 	s.txLocker, _ = b.(TxLocker)
 	s.txMu = make(chan struct{}, 1)
-	s.b = watchBackend{b}
+	s.b = &watchBackend{Backend: b, watchers: &s.watchers}
 	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
@@ -339,5 +342,6 @@ func (s *Server) newClient(addr, laddr string) *Client {
 	}
 	c.lastUsed.Store(now.UnixNano())
 	c.mu.user, c.mu.proto = c.user, c.proto
+	c.tx.watchers = &s.watchers
 	return c
 }
