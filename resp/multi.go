@@ -60,8 +60,9 @@ type queuedCmd struct {
 }
 
 type watchedKey struct {
-	key []byte
-	vv  version.VV
+	key  []byte
+	vv   version.VV
+	live bool // the key held a value at WATCH (see watchedChanged)
 }
 
 // reset ends the transaction and forgets the watched keys (EXEC, DISCARD).
@@ -193,9 +194,11 @@ func (s *Server) cmdWatch(ctx context.Context, c *Client, args [][]byte, w *Writ
 		s.writeErr(w, err, false)
 		return
 	}
+	now := s.nowMs()
 	for i, k := range keys {
 		if !slices.ContainsFunc(c.tx.watched, func(wk watchedKey) bool { return bytes.Equal(wk.key, k) }) {
-			c.tx.watch(watchedKey{key: bytes.Clone(k), vv: objs[i].VV.Clone()})
+			_, live := objs[i].Value(now)
+			c.tx.watch(watchedKey{key: bytes.Clone(k), vv: objs[i].VV.Clone(), live: live})
 		}
 	}
 	w.WriteOK()
@@ -260,7 +263,7 @@ func (s *Server) cmdExec(ctx context.Context, c *Client, args [][]byte, w *Write
 }
 
 // watchedChanged reads the watched keys from a quorum and reports whether
-// any is at another version than WATCH saw. With R + W > N the read sees
+// any is at another version than WATCH saw, or has expired since. With R + W > N the read sees
 // every write acknowledged before it, among them the previous transaction
 // of the slot, which finished before this one took the lock.
 func (s *Server) watchedChanged(ctx context.Context, watched []watchedKey) (bool, error) {
@@ -275,8 +278,14 @@ func (s *Server) watchedChanged(ctx context.Context, watched []watchedKey) (bool
 	if err != nil {
 		return false, err
 	}
+	now := s.nowMs()
 	for i := range watched {
 		if !watched[i].vv.Equal(objs[i].VV) {
+			return true, nil
+		}
+		// Expiry is no write, so the vector stays; Redis 7 aborts when a
+		// key that was live at WATCH has expired since.
+		if _, live := objs[i].Value(now); watched[i].live && !live {
 			return true, nil
 		}
 	}

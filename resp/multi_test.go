@@ -2,6 +2,7 @@ package resp
 
 import (
 	"testing"
+	"time"
 )
 
 // The replies are redis-server 7's (checked with redis-cli).
@@ -174,4 +175,22 @@ func TestMultiPipelined(t *testing.T) {
 		[]string{`OK`, `OK`, `QUEUED`, `QUEUED`, `QUEUED`, `QUEUED`, `[OK, OK, "1", (integer) 1]`, `"1"`, `"2"`})
 	checkReplies(t, tc.replies(`MULTI`, `SET a 5`, `GET a`), []string{`OK`, `QUEUED`, `QUEUED`})
 	checkReplies(t, tc.replies(`SET b 9`, `EXEC`, `GET b`), []string{`QUEUED`, `[OK, "5", OK]`, `"9"`})
+}
+
+// A key live at WATCH that expires before EXEC aborts it, as in Redis 7;
+// one already expired (missing) at WATCH does not.
+func TestWatchExpired(t *testing.T) {
+	h := newHarness(t)
+	h.run([]step{
+		{`SET e v PX 100`, `OK`},
+		{`WATCH e`, `OK`},
+	})
+	h.clock.advance(200 * time.Millisecond)
+	h.run([]step{
+		{`MULTI`, `OK`},
+		{`EXEC`, `(nil)`},
+		{`WATCH e`, `OK`},
+		{`MULTI`, `OK`},
+		{`EXEC`, `[]`},
+	})
 }
