@@ -228,6 +228,7 @@ type Coordinator struct {
 	repairs  chan struct{} // semaphore of read repairs in flight
 	hintKick chan struct{} // wakes the handoff loop
 	handoff  handoffState
+	txLocks  txLocks // the slot transaction locks this node keeps (txlock.go)
 
 	stats Stats
 }

@@ -69,6 +69,8 @@ func (c *Coordinator) HandleRPC(ctx context.Context, from string, req *Request) 
 
 	case MsgPublish:
 		return c.handlePublish(req)
+	case MsgTxLock, MsgTxUnlock:
+		return c.handleTxLock(ctx, req)
 	}
 	return &Response{Err: fmt.Errorf("coordinator: unknown request kind %d", req.Kind)}
 }

@@ -51,6 +51,12 @@ const (
 	// MsgPublish hands Pub, pub/sub messages published on the sender, to
 	// the receiver's subscribers, in order (pubsub.go).
 	MsgPublish
+	// MsgTxLock asks the node that keeps Key's slot locks for the slot's
+	// transaction lock, leased for Timeout (answer N1: the lock's token).
+	MsgTxLock
+	// MsgTxUnlock releases the transaction lock of Key's slot held under
+	// Token.
+	MsgTxUnlock
 )
 
 // String names the kind for logs and metrics.
@@ -82,6 +88,10 @@ func (k MsgKind) String() string {
 		return "merge-many"
 	case MsgPublish:
 		return "publish"
+	case MsgTxLock:
+		return "tx-lock"
+	case MsgTxUnlock:
+		return "tx-unlock"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -95,13 +105,14 @@ type Request struct {
 	HintFor   string           // MsgRead, MsgReplicate: the home replica a fallback stands in for
 	Op        Op               // MsgForward
 	R, W      int              // MsgForward: the client's consistency override (0: default)
-	Timeout   time.Duration    // MsgForward: the time the forwarding node still waits (0: none)
+	Timeout   time.Duration    // MsgForward: the time the forwarding node still waits (0: none); MsgTxLock: the lease
 	After     []byte           // MsgScan, MsgFetch
 	Count     int              // MsgScan, MsgFetch
 	Payload   []byte           // MsgAEHashes, MsgAEKeys: encoded by antientropy
 	Keys      [][]byte         // MsgFetchKeys, MsgMergeMany
 	Objects   []version.Object // MsgMergeMany: the object of each key
 	Pub       []PubMessage     // MsgPublish
+	Token     uint64           // MsgTxUnlock
 }
 
 // Response is a replica's answer. Err is a remote failure, decoded into one
@@ -113,7 +124,7 @@ type Response struct {
 	Objects []version.Object // MsgFetch, MsgFetchKeys: the object of each key
 	Payload []byte           // MsgAEHashes, MsgAEKeys: encoded by antientropy
 	More    bool             // MsgScan, MsgFetch: the partition has keys after the last one
-	N1, N2  int64            // MsgKeyspace: keys, expires
+	N1, N2  int64            // MsgKeyspace: keys, expires; MsgTxLock: N1 is the token
 	Err     error
 }
 
@@ -187,6 +198,10 @@ func AppendRequest(dst []byte, r *Request) []byte {
 		dst = binary.AppendUvarint(dst, uint64(r.W))
 		dst = binary.AppendUvarint(dst, uint64(max(r.Timeout, 0)/time.Microsecond))
 		dst = appendOp(dst, &r.Op)
+	case MsgTxLock:
+		dst = binary.AppendUvarint(dst, uint64(max(r.Timeout, 0)/time.Microsecond))
+	case MsgTxUnlock:
+		dst = binary.AppendUvarint(dst, r.Token)
 	case MsgScan, MsgFetch:
 		dst = appendBytes(dst, r.After)
 		dst = binary.AppendUvarint(dst, uint64(r.Count))
@@ -229,6 +244,10 @@ func DecodeRequest(b []byte) (*Request, error) {
 		r.W = int(min(d.uvarint(), 16))
 		r.Timeout = time.Duration(min(d.uvarint(), uint64(time.Hour/time.Microsecond))) * time.Microsecond
 		r.Op = d.op()
+	case MsgTxLock:
+		r.Timeout = time.Duration(min(d.uvarint(), uint64(time.Hour/time.Microsecond))) * time.Microsecond
+	case MsgTxUnlock:
+		r.Token = d.uvarint()
 	case MsgScan, MsgFetch:
 		r.After = d.bytesCopy()
 		r.Count = int(min(d.uvarint(), 1<<20))
@@ -280,6 +299,8 @@ func AppendResponse(dst []byte, k MsgKind, r *Response) []byte {
 	case MsgKeyspace:
 		dst = binary.AppendVarint(dst, r.N1)
 		dst = binary.AppendVarint(dst, r.N2)
+	case MsgTxLock:
+		dst = binary.AppendVarint(dst, r.N1)
 	case MsgFetch:
 		dst = binary.AppendUvarint(dst, uint64(len(r.Keys)))
 		for i, k := range r.Keys {
@@ -324,6 +345,8 @@ func DecodeResponse(k MsgKind, b []byte) (*Response, error) {
 	case MsgKeyspace:
 		r.N1 = d.varint()
 		r.N2 = d.varint()
+	case MsgTxLock:
+		r.N1 = d.varint()
 	case MsgFetch:
 		n := d.count(2)
 		for i := 0; i < n && d.err == nil; i++ {

@@ -18,6 +18,8 @@ func sampleRequests() []*Request {
 		{Kind: MsgScan, Partition: 1, After: []byte("a"), Count: 10},
 		{Kind: MsgFlush}, {Kind: MsgPing}, {Kind: MsgKeyspace},
 		{Kind: MsgPublish, Pub: []PubMessage{{Channel: []byte("ch"), Message: []byte("m")}, {Shard: true, Channel: []byte("s"), Message: []byte{}}}},
+		{Kind: MsgTxLock, Key: []byte("{t}k"), Timeout: 2 * time.Second},
+		{Kind: MsgTxUnlock, Key: []byte("{t}k"), Token: 1 << 40},
 	}
 }
 

@@ -123,6 +123,12 @@ func (c *Coordinator) coordinate(ctx context.Context, rt route, key []byte, op O
 		return Result{}, err
 	}
 	res.Object = obj
+	if wrote {
+		if b := c.batchFor(ctx, rt); b != nil {
+			b.add(c, rt, w, key, obj, localWait)
+			return res, nil
+		}
+	}
 	if !wrote {
 		if localWait != nil {
 			if err := localWait(); err != nil {
@@ -186,18 +192,25 @@ func (c *Coordinator) replicate(ctx context.Context, rt route, key []byte, obj v
 			acks <- false // closing: count it as failed
 		}
 	}
-	local := tally.Ack
+	localOK := true
 	if localWait != nil {
-		if err := localWait(); err != nil {
-			local = tally.Fail
-		}
+		localOK = localWait() == nil
 	}
-	if local() == VoteWon { // the local copy
+	return c.awaitWrites(ctx, &tally, localOK, acks, started, w)
+}
+
+// awaitWrites counts the local copy (localOK) and then the answers of
+// started replica writes on acks until tally is won (nil) or lost. A lost
+// quorum is reported once the answers under way are in, so that the error
+// says how many copies were stored; they are bounded by the deadline.
+func (c *Coordinator) awaitWrites(ctx context.Context, tally *Tally, localOK bool, acks <-chan bool, started, w int) error {
+	local := tally.Fail
+	if localOK {
+		local = tally.Ack
+	}
+	if local() == VoteWon {
 		return nil
 	}
-	// A lost quorum is reported once the answers under way are in, so
-	// that the error says how many copies were stored; they are bounded
-	// by the deadline.
 	for range started {
 		select {
 		case ok := <-acks:

@@ -132,3 +132,6 @@ func (b *backend) ParallelReads() bool {
 	pl := b.n.pl.Load()
 	return pl != nil && len(pl.Nodes()) > 1
 }
+
+// The coordinator keeps the slots' transaction locks (MULTI/EXEC).
+var _ resp.TxLocker = (*backend)(nil)

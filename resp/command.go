@@ -133,6 +133,7 @@ type Client struct {
 	dropConn        bool     // close at once without writing pending replies (output limit)
 	lower           [32]byte // scratch for the lower-cased command name
 	req             reqCtx   // the shared request context (Server.requestCtx)
+	tx              txState  // MULTI … EXEC, WATCH (multi.go)
 	subs            *clientSubs
 	// out carries replies and pub/sub messages once the client has
 	// subscribed (outbox.go); set before the registry can see the client,
@@ -163,6 +164,7 @@ type reqCtx struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	cons   coordinator.Consistency // the override ctx carries
+	watch  bool                    // ctx carries the client's txState (watchBackend)
 }
 
 // ID is the connection's id (CLIENT ID), unique within the server.

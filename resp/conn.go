@@ -91,6 +91,7 @@ func (s *Server) serveConn(c *conn) {
 		}
 		c.nc.Close()
 		c.client.releaseCtx()
+		c.client.tx.unwatch()
 		s.mu.Lock()
 		delete(s.mu.conns, c.client.id)
 		s.mu.Unlock()

@@ -70,6 +70,9 @@ func (s *Server) resolve(c *Client, args [][]byte) (*Command, string) {
 // cross-protocol close, or the command run in order.
 func (s *Server) dispatchResolved(c *Client, cmd *Command, msg string, args [][]byte, w *Writer) {
 	switch {
+	case c.tx.multi && (msg != "" || cmd != nil && !noQueue(cmd)):
+		// Queued, or rejected and the transaction aborted.
+		s.queue(c, cmd, msg, args, w)
 	case msg != "":
 		s.reject(c, cmd, w, msg)
 	case cmd == nil:
@@ -144,14 +147,19 @@ func (c *Client) swallowReply() bool {
 // returns (it never could: the call returns first).
 func (s *Server) requestCtx(c *Client) context.Context {
 	r := &c.req
-	if r.ctx != nil && r.cons == c.consistency {
+	watch := len(c.tx.watched) > 0
+	if r.ctx != nil && r.cons == c.consistency && r.watch == watch {
 		if dl, _ := r.ctx.Deadline(); time.Until(dl) >= s.cfg.RequestTimeout-s.ctxSlack() {
 			return r.ctx
 		}
 	}
 	c.releaseCtx()
 	ctx, cancel := context.WithTimeout(s.baseCtx, s.cfg.RequestTimeout)
-	r.ctx, r.cancel, r.cons = coordinator.WithConsistency(ctx, c.consistency), cancel, c.consistency
+	ctx = coordinator.WithConsistency(ctx, c.consistency)
+	if watch {
+		ctx = context.WithValue(ctx, watchCtxKey{}, &c.tx)
+	}
+	r.ctx, r.cancel, r.cons, r.watch = ctx, cancel, c.consistency, watch
 	return r.ctx
 }
 

@@ -57,6 +57,7 @@ var errorReplies = [...]errorReply{
 		}
 		return "TRYAGAIN " + strings.ReplaceAll(err.Error(), "coordinator: ", "")
 	}},
+	{coordinator.ErrTxLockHolder, fixedReply("TRYAGAIN the node holding the slot's transaction lock is unreachable")},
 	{context.DeadlineExceeded, func(s *Server, _ error, write bool) string {
 		return "TRYAGAIN request timed out after " + s.cfg.RequestTimeout.String() + maybeApplied(write)
 	}},
@@ -101,3 +102,12 @@ var errBackendCount = errors.New("resp: backend returned a result count that doe
 // errBackendReply: a write's Result does not have the shape its op
 // promises (a BITFIELD reply per program step), a bug reported likewise.
 var errBackendReply = errors.New("resp: backend returned a malformed write result")
+
+// getObjects is Backend.GetMany with its result count checked.
+func (s *Server) getObjects(ctx context.Context, keys [][]byte) ([]version.Object, error) {
+	objs, err := s.b.GetMany(ctx, keys)
+	if err == nil && len(objs) != len(keys) {
+		err = errBackendCount
+	}
+	return objs, err
+}

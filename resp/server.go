@@ -23,8 +23,15 @@ type Server struct {
 	// cluster serves the cluster commands; nil until EnableCluster, which
 	// runs before Serve, and never changed after.
 	cluster ClusterBackend
-	log     *slog.Logger
-	started time.Time
+	// txLocker is b as TxLocker; without one, txMu (a semaphore of one)
+	// serializes this server's transactions.
+	txLocker TxLocker
+	txMu     chan struct{}
+	// watchers counts the clients watching keys; while it is 0 reads skip
+	// looking for a watch in their context (watchBackend).
+	watchers atomic.Int64
+	log      *slog.Logger
+	started  time.Time
 
 	// cmds is the command table, keyed by lower-case name. Register fills
 	// it before Serve; it is read-only once serving starts.
@@ -91,6 +98,9 @@ func New(cfg Config, b Backend) (*Server, error) {
 	s.reads, _ = b.(ParallelReads)
 	s.pub, _ = b.(Publisher)
 	s.initPubSub()
+	s.txLocker, _ = b.(TxLocker)
+	s.txMu = make(chan struct{}, 1)
+	s.b = &watchBackend{Backend: b, watchers: &s.watchers}
 	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
@@ -348,5 +358,6 @@ func (s *Server) newClient(addr, laddr string) *Client {
 	c.lastUsed.Store(now.UnixNano())
 	c.pushProto.Store(int32(c.proto))
 	c.mu.user, c.mu.proto = c.user, c.proto
+	c.tx.watchers = &s.watchers
 	return c
 }

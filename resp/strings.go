@@ -375,10 +375,7 @@ func (s *Server) cmdMSetNX(ctx context.Context, c *Client, args [][]byte, w *Wri
 	if !ok {
 		return
 	}
-	objs, err := s.b.GetMany(ctx, keys)
-	if err == nil && len(objs) != len(keys) {
-		err = errBackendCount
-	}
+	objs, err := s.getObjects(ctx, keys)
 	if err != nil {
 		s.writeErr(w, err, false)
 		return

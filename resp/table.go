@@ -174,6 +174,20 @@ func (s *Server) coreCommands() []*Command {
 			Arguments: []Arg{intArg("index")}, Handler: s.cmdSelect},
 		s.clientCommand(),
 
+		// Transactions (multi.go).
+		{Name: "multi", Arity: 1, Flags: fl("noscript loading stale fast allow_busy"), ACLCategories: fl("@fast @transaction"), local: true,
+			Summary: "Starts a transaction.", Since: "1.2.0", Group: "transactions", Complexity: "O(1)", Handler: s.cmdMulti},
+		{Name: "exec", Arity: 1, Flags: fl("noscript loading stale skip_slowlog"), ACLCategories: fl("@slow @transaction"),
+			Summary: "Executes all commands in a transaction, under its hash slot's transaction lock.", Since: "1.2.0", Group: "transactions", Complexity: "Depends on commands in the transaction",
+			Handler: s.cmdExec},
+		{Name: "discard", Arity: 1, Flags: fl("noscript loading stale fast allow_busy"), ACLCategories: fl("@fast @transaction"), local: true,
+			Summary: "Discards a transaction.", Since: "2.0.0", Group: "transactions", Complexity: "O(N), when N is the number of queued commands", Handler: s.cmdDiscard},
+		{Name: "watch", Arity: -2, Flags: fl("noscript loading stale fast allow_busy"), FirstKey: 1, LastKey: -1, Step: 1, ACLCategories: fl("@fast @transaction"),
+			Summary: "Monitors changes to keys (their version vectors) to determine the execution of a transaction.", Since: "2.2.0", Group: "transactions", Complexity: "O(1) for every key.",
+			Arguments: []Arg{multiple(keyArg("key"))}, Handler: s.cmdWatch},
+		{Name: "unwatch", Arity: 1, Flags: fl("noscript loading stale fast allow_busy"), ACLCategories: fl("@fast @transaction"), local: true,
+			Summary: "Forgets about watched keys of a transaction.", Since: "2.2.0", Group: "transactions", Complexity: "O(1)", Handler: s.cmdUnwatch},
+
 		// Strings.
 		{Name: "get", Arity: 2, Flags: fl("readonly fast"), FirstKey: 1, LastKey: 1, Step: 1, Parallel: true, ACLCategories: fl("@read @string @fast"),
 			Summary: "Returns the string value of a key (the newest sibling).", Since: "1.0.0", Group: "string", Complexity: "O(1)",

@@ -23,6 +23,8 @@ import (
 // DYNAGO CONSISTENCY, a rejected or unknown one) ends the wave and runs on
 // its own, in order, after the wave completed; so does the command after
 // maxWave of them, which opens the next wave.
+// Between MULTI and EXEC no wave forms: each command is queued in order
+// (multi.go).
 //
 // A wave of two or more runs concurrently when that pays: when it holds a
 // write (concurrent writes share the engine's group commit), or when the
@@ -112,7 +114,8 @@ func (s *Server) runBatch(c *conn, cmds []redcon.Command) bool {
 				continue // the parser makes none; dispatch would ignore it
 			}
 			cmd, msg = s.resolve(cl, args)
-			if msg == "" { // arity checked: waveKey may index the key
+			// Inside MULTI commands are queued, in order, not run.
+			if msg == "" && !cl.tx.multi { // arity checked: waveKey may index the key
 				if key, ok := waveKey(cmd, args); ok {
 					if h := maphash.Bytes(waveSeed, key); !waveHas(wave, h) {
 						wave = append(wave, waveCmd{cmd: cmd, args: args, key: h})
