@@ -176,7 +176,7 @@ func (e *Engine) compact(p uint16, key []byte, nowMs int64) error {
 			return pending{}, err
 		}
 		// Same VV, same hash: only the counters change.
-		e.counts.move(p, cur, next)
+		e.counts.move(p, key, cur, next)
 		e.stats.compacted.Add(1)
 		return pd, nil
 	})
