@@ -18,7 +18,14 @@ type backend struct {
 	n *Node
 }
 
-var _ resp.Backend = (*backend)(nil)
+var (
+	_ resp.Backend     = (*backend)(nil)
+	_ resp.MemoryLimit = (*backend)(nil)
+)
+
+// ExpiredKeys counts the keys whose expired values this node's sweep
+// reclaimed (INFO expired_keys).
+func (b *backend) ExpiredKeys() int64 { return b.n.eng.ExpiredKeys() }
 
 // Info returns the keyspace, persistence, replication and hints sections.
 func (b *backend) Info(ctx context.Context) []resp.InfoSection {

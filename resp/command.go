@@ -81,6 +81,7 @@ const (
 	flagNoAuth
 	flagLocal
 	flagParallel
+	flagDenyOOM
 )
 
 // Arg describes one argument for COMMAND DOCS.

@@ -78,8 +78,9 @@ var configParams = [...]configParam{
 		s.maxClients.Store(n)
 		return ""
 	}},
-	{"maxmemory", constParam("0"), nil},
-	{"maxmemory-policy", constParam("noeviction"), nil},
+	{"maxmemory", getMaxMemory, setMaxMemory},
+	{"maxmemory-policy", getMaxMemoryPolicy, setMaxMemoryPolicy},
+	{"maxmemory-samples", getMaxMemorySamples, setMaxMemorySamples},
 	{"port", func(s *Server) string { _, p, _ := net.SplitHostPort(s.cfg.Addr); return p }, nil},
 	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return int64(s.cfg.MaxBulkBytes) }), nil},
 	{"protected-mode", func(s *Server) string { return yesNo(s.cfg.ProtectedMode) }, nil},
