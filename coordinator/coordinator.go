@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -97,6 +98,14 @@ type Config struct {
 	// DeliverHints still works). Only tests set it, to keep a replica
 	// stale on purpose.
 	NoHandoff bool
+	// MaxMemory limits the logical size of the live data this node stores
+	// (Redis's maxmemory; 0, the default, sets no limit); MaxMemoryPolicy
+	// says what happens over it (default NoEviction: writes get OOM) and
+	// MaxMemorySamples how many keys are sampled per victim (default 5).
+	// All three change at run time (SetMaxMemory...). See evict.go.
+	MaxMemory        int64
+	MaxMemoryPolicy  Policy
+	MaxMemorySamples int
 	// Now is the clock for write timestamps; nil means time.Now.
 	Now func() time.Time
 	// Logger receives operational messages; nil discards them.
@@ -148,6 +157,9 @@ func (c *Config) Validate() error {
 	if c.MaxValueBytes <= 0 {
 		bad("MaxValueBytes must be positive")
 	}
+	if c.MaxMemory < 0 || c.MaxMemorySamples < 0 || int(c.MaxMemoryPolicy) >= len(policyNames) {
+		bad("MaxMemory and MaxMemorySamples must not be negative, MaxMemoryPolicy must be known")
+	}
 	if c.ReadRepairWait < 0 || c.MaxRepairs < 0 || c.HintInterval <= 0 || c.HintRate <= 0 {
 		bad("ReadRepairWait, MaxRepairs must not be negative; HintInterval, HintRate must be positive")
 	}
@@ -175,6 +187,9 @@ type Deps struct {
 	// node's subscribers. It is called for one peer's messages one batch at
 	// a time, in order, and must not block. nil drops them.
 	Deliver func(msgs []PubMessage)
+	// OnEvict is called with each key this node evicted (keyspace
+	// notifications); it must not block. May be nil.
+	OnEvict func(key []byte)
 }
 
 // Stats are the coordinator's counters for INFO (replication and hints
@@ -207,6 +222,8 @@ type Coordinator struct {
 	dots      *DotClock
 	deliver   func(msgs []PubMessage)
 	log       *slog.Logger
+	onEvict   func(key []byte)
+	evict     eviction
 
 	// bg is the context of work that outlives a client request: replica
 	// writes still in flight, read repairs, handoff. Close cancels it.
@@ -233,7 +250,8 @@ type Coordinator struct {
 	stats Stats
 }
 
-// New returns a coordinator and starts its hinted-handoff loop.
+// New returns a coordinator and starts its hinted-handoff loop and, when
+// the store can be held under a memory limit, its evictor.
 func New(cfg Config, d Deps) (*Coordinator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -261,8 +279,19 @@ func New(cfg Config, d Deps) (*Coordinator, error) {
 		hintKick: make(chan struct{}, 1),
 		handoff:  handoffState{retry: map[string]handoffRetry{}},
 		workers:  newWorkerPool(512, 10*time.Second),
+		onEvict:  d.OnEvict,
 	}
+	c.evict.kick = make(chan struct{}, 1)
+	c.evict.store, _ = d.Store.(evictionStore)
+	c.evict.maxBytes.Store(cfg.MaxMemory)
+	c.evict.policy.Store(uint32(cfg.MaxMemoryPolicy))
+	c.SetMaxMemorySamples(cmp.Or(cfg.MaxMemorySamples, DefaultMaxMemorySamples))
+	c.trackAccess()
 	c.bg, c.stop = context.WithCancel(context.Background())
+	if c.evict.store != nil {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.evictLoop() }()
+	}
 	if !cfg.NoHandoff {
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.handoffLoop() }()

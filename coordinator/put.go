@@ -15,7 +15,15 @@ import (
 // answering after W durable copies. Any other node forwards the write,
 // once, to the first healthy home replica. Only when no home replica is
 // healthy does a fallback target coordinate.
+//
+// Over the node's memory limit, the writer first evicts (makeRoom).
 func (c *Coordinator) Write(ctx context.Context, key []byte, op Op) (Result, error) {
+	c.makeRoom(ctx, op)
+	return c.write(ctx, key, op)
+}
+
+// write is Write without makeRoom: evictions use it.
+func (c *Coordinator) write(ctx context.Context, key []byte, op Op) (Result, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	rt := c.route(key)

@@ -25,6 +25,7 @@ import (
 type partCount struct {
 	keys    atomic.Int64 // objects whose winner is a value
 	expires atomic.Int64 // of those, the ones whose winner carries an expiry
+	bytes   atomic.Int64 // the logical size of those objects (LiveBytes)
 }
 
 // counters are the per-partition counters and their totals. Totals are
@@ -34,6 +35,7 @@ type counters struct {
 	parts   [MaxPartitions]partCount
 	keys    atomic.Int64
 	expires atomic.Int64
+	bytes   atomic.Int64
 }
 
 // classify returns how an object counts: whether its winner is a value
@@ -54,14 +56,22 @@ func b2i(b bool) int64 {
 	return 0
 }
 
-// move accounts for partition p's object changing from old to next.
-func (c *counters) move(p uint16, old, next version.Object) {
+// move accounts for partition p's object for key changing from old to
+// next.
+func (c *counters) move(p uint16, key []byte, old, next version.Object) {
 	ol, oe := classify(old)
 	nl, ne := classify(next)
-	c.add(p, b2i(nl)-b2i(ol), b2i(ne)-b2i(oe))
+	var db int64
+	if ol {
+		db -= LogicalSize(key, old)
+	}
+	if nl {
+		db += LogicalSize(key, next)
+	}
+	c.add(p, b2i(nl)-b2i(ol), b2i(ne)-b2i(oe), db)
 }
 
-func (c *counters) add(p uint16, dk, de int64) {
+func (c *counters) add(p uint16, dk, de, db int64) {
 	if dk != 0 {
 		c.parts[p].keys.Add(dk)
 		c.keys.Add(dk)
@@ -70,12 +80,46 @@ func (c *counters) add(p uint16, dk, de int64) {
 		c.parts[p].expires.Add(de)
 		c.expires.Add(de)
 	}
+	if db != 0 {
+		c.parts[p].bytes.Add(db)
+		c.bytes.Add(db)
+	}
 }
 
 // resetPartition zeroes partition p; the caller holds every stripe.
 func (c *counters) resetPartition(p uint16) {
-	c.add(p, -c.parts[p].keys.Load(), -c.parts[p].expires.Load())
+	c.add(p, -c.parts[p].keys.Load(), -c.parts[p].expires.Load(), -c.parts[p].bytes.Load())
 }
+
+// Per-entry overheads of LogicalSize: what an in-memory store spends on
+// an index entry and an object header, on each version beside its value
+// (dot, timestamp, expiry), and on each entry of a version vector. They
+// make a string key cost about what it costs in Redis's used_memory (202
+// bytes there for a 16-byte key and a 100-byte value, 196 here), so that
+// a maxmemory sized for Redis holds as many keys.
+const (
+	objectOverhead  = 32
+	siblingOverhead = 32
+	vvEntryOverhead = 16
+)
+
+// LogicalSize is what an object counts against a memory limit (Redis's
+// maxmemory, LiveBytes): its key, its values and fields, and the causal
+// metadata that travels with them, plus fixed per-entry overheads. It is
+// the data's size, independent of how pebble compresses or caches it, so
+// every replica of a key charges it alike.
+func LogicalSize(key []byte, o version.Object) int64 {
+	n := int64(objectOverhead + len(key) + vvEntryOverhead*len(o.VV))
+	for i := range o.Siblings {
+		s := &o.Siblings[i]
+		n += int64(siblingOverhead + len(s.Value) + len(s.Field))
+	}
+	return n
+}
+
+// LiveBytes returns the logical size (LogicalSize) of the objects counted
+// by LiveKeys: the node's used memory as a cache limit sees it. O(1).
+func (e *Engine) LiveBytes() int64 { return e.counts.bytes.Load() }
 
 // LiveKeys returns how many keys the node holds with a live winner, and how
 // many of those carry an expiry, from the per-partition counters (O(1)).
@@ -105,7 +149,7 @@ func (e *Engine) PartitionKeys(p uint16) (keys, expires int64) {
 // the key reports the error.
 func (e *Engine) recount() error {
 	err := e.iterate(dataLower, dataUpper, func(k, v []byte) (bool, error) {
-		p, _ := splitDataKey(k)
+		p, key := splitDataKey(k)
 		o, err := version.DecodeObject(v)
 		if err != nil {
 			e.reportCorrupt(k, err)
@@ -113,7 +157,7 @@ func (e *Engine) recount() error {
 		}
 		if p < MaxPartitions {
 			var zero version.Object
-			e.counts.move(p, zero, o)
+			e.counts.move(p, key, zero, o)
 		}
 		return true, nil
 	})

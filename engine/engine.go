@@ -79,6 +79,15 @@ type Engine struct {
 	// counts are the per-partition live-key counters behind LiveKeys.
 	counts counters
 
+	// access records reads and writes for LRU and LFU eviction (access.go);
+	// nil while no policy needs it.
+	access atomic.Pointer[accessTable]
+
+	sampleMu sync.Mutex
+	// sampleCursor is, per partition, the last key Sample visited there;
+	// guarded by sampleMu.
+	sampleCursor map[uint16][]byte
+
 	hintMu sync.Mutex
 	// hints is the number of stored hints per target node; guarded by
 	// hintMu. Entries that drop to zero are deleted.

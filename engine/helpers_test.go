@@ -190,6 +190,21 @@ func bruteCount(t tb, e *Engine, p uint16) (keys, expires int64, xor uint64) {
 	return keys, expires, xor
 }
 
+// bruteBytes recomputes partition p's LiveBytes share from a scan.
+func bruteBytes(t tb, e *Engine, p uint16) (n int64) {
+	t.Helper()
+	err := e.Scan(p, nil, func(key []byte, o version.Object) bool {
+		if live, _ := classify(o); live {
+			n += LogicalSize(key, o)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatalf("Scan(%d): %v", p, err)
+	}
+	return n
+}
+
 // merkle is what an anti-entropy tree sees of OnChange: the XOR of the
 // hashes per partition.
 type merkle struct {

@@ -202,12 +202,17 @@ func TestCountersAndOnChangeMatchScan(t *testing.T) {
 				e = mustOpen(rt, cfg)
 			},
 			"": func(rt *rapid.T) {
-				var total, totalExp int64
+				var total, totalExp, totalBytes int64
 				for _, p := range partitions {
 					keys, exp, xor := bruteCount(rt, e, p)
 					if gk, ge := e.PartitionKeys(p); gk != keys || ge != exp {
 						rt.Fatalf("partition %d: counters %d/%d, scan %d/%d", p, gk, ge, keys, exp)
 					}
+					bytes := bruteBytes(rt, e, p)
+					if got := e.counts.parts[p].bytes.Load(); got != bytes {
+						rt.Fatalf("partition %d: live bytes %d, scan %d", p, got, bytes)
+					}
+					totalBytes += bytes
 					if m.get(p) != xor {
 						rt.Fatalf("partition %d: OnChange XOR %x, rebuilt from a scan %x", p, m.get(p), xor)
 					}
@@ -216,6 +221,9 @@ func TestCountersAndOnChangeMatchScan(t *testing.T) {
 				}
 				if k, x, err := e.LiveKeys(clk.NowMs()); err != nil || k != total || x != totalExp {
 					rt.Fatalf("LiveKeys = %d/%d (%v), scan %d/%d", k, x, err, total, totalExp)
+				}
+				if got := e.LiveBytes(); got != totalBytes {
+					rt.Fatalf("LiveBytes = %d, scan %d", got, totalBytes)
 				}
 			},
 		})

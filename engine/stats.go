@@ -130,3 +130,7 @@ func (e *Engine) Stats() Stats {
 	s.ReadAmplification = m.ReadAmp()
 	return s
 }
+
+// ExpiredKeys counts the objects whose expired values the sweep dropped
+// (Stats.Compacted), without Stats's pebble metrics.
+func (e *Engine) ExpiredKeys() int64 { return e.stats.compacted.Load() }

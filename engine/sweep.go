@@ -186,7 +186,7 @@ func (e *Engine) compact(p uint16, key []byte, nowMs int64) (expired bool, err e
 			return pending{}, err
 		}
 		// Same VV, same hash: only the counters change.
-		e.counts.move(p, cur, next)
+		e.counts.move(p, key, cur, next)
 		e.stats.compacted.Add(1)
 		expired = next.Dead(nowMs)
 		return pd, nil

@@ -186,6 +186,9 @@ func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, hit boo
 	if err != nil {
 		return pending{}, err
 	}
+	if live, _ := classify(next); live {
+		e.touch(h, true) // a delete is no use of the key
+	}
 	e.changed(p, key, cur, next)
 	return pd, nil
 }
@@ -211,7 +214,7 @@ func (e *Engine) commitData(h uint64, k, kh []byte, cached bool, o version.Objec
 // changed accounts for a committed change of a 'd' object: the partition's
 // counters and the OnChange hook.
 func (e *Engine) changed(p uint16, key []byte, old, next version.Object) {
-	e.counts.move(p, old, next)
+	e.counts.move(p, key, old, next)
 	if e.cfg.OnChange != nil {
 		e.cfg.OnChange(p, key, version.Hash(key, old), version.Hash(key, next))
 	}

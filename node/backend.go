@@ -19,9 +19,14 @@ type backend struct {
 }
 
 var (
-	_ resp.Backend   = (*backend)(nil)
-	_ resp.Publisher = (*backend)(nil) // the coordinator broadcasts PUBLISH
+	_ resp.Backend     = (*backend)(nil)
+	_ resp.Publisher   = (*backend)(nil) // the coordinator broadcasts PUBLISH
+	_ resp.MemoryLimit = (*backend)(nil)
 )
+
+// ExpiredKeys counts the keys whose expired values this node's sweep
+// reclaimed (INFO expired_keys).
+func (b *backend) ExpiredKeys() int64 { return b.n.eng.ExpiredKeys() }
 
 // Info returns the keyspace, persistence, replication and hints sections.
 func (b *backend) Info(ctx context.Context) []resp.InfoSection {

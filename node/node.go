@@ -234,6 +234,11 @@ func (n *Node) startCluster() (err error) {
 				}
 			}
 		},
+		OnEvict: func(key []byte) {
+			if s := n.srvHook.Load(); s != nil {
+				s.NotifyEvicted(key)
+			}
+		},
 	}); err != nil {
 		return err
 	}

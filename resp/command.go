@@ -90,6 +90,7 @@ const (
 	flagLocal
 	flagParallel
 	flagPubSubOK // allowed on a subscribed RESP2 connection
+	flagDenyOOM
 )
 
 // KeySpec is one Redis 7 key specification.

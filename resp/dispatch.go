@@ -35,7 +35,9 @@ func (s *Server) Handle(c *Client, args [][]byte, w *Writer) {
 // is an HTTP request (see dispatchResolved). It changes nothing but the
 // client's name scratch, so runBatch may resolve a command before the
 // ones ahead of it in a wave have run: none of those changes what resolve
-// reads (authentication).
+// reads (authentication), except the memory a wave's writes free or use,
+// which only shifts a command across the OOM limit earlier or later, as
+// concurrent clients do.
 func (s *Server) resolve(c *Client, args [][]byte) (*Command, string) {
 	cmd := lookup(&c.lower, s.cmds, args[0])
 	if cmd == nil {
@@ -62,6 +64,9 @@ func (s *Server) resolve(c *Client, args [][]byte) (*Command, string) {
 	}
 	if c.proto == 2 && cmd.flags&flagPubSubOK == 0 && c.subscribed() {
 		return cmd, subscribedOnly(cmd)
+	}
+	if cmd.flags&flagDenyOOM != 0 && s.mem != nil && s.mem.MemoryFull() {
+		return cmd, oomMsg
 	}
 	return cmd, ""
 }

@@ -43,7 +43,7 @@ func (s *Server) cmdInfo(ctx context.Context, c *Client, args [][]byte, w *Write
 	}{
 		{"Server", true, s.infoServer},
 		{"Clients", true, s.infoClients},
-		{"Memory", true, infoMemory},
+		{"Memory", true, s.infoMemory},
 		{"Stats", true, s.infoStats},
 		{"Commandstats", false, s.infoCommandStats},
 		{"Latencystats", true, s.infoLatencyStats},
@@ -157,26 +157,25 @@ func (s *Server) infoClients() []InfoField {
 	}
 }
 
-// infoMemory reports the Go runtime's view and the RSS from
-// /proc/self/statm (Linux; 0 elsewhere).
-func infoMemory() []InfoField {
+// infoMemory reports the data's size against maxmemory (used_memory is
+// the logical size of the live data, what maxmemory limits), the Go
+// runtime's view, and the RSS from /proc/self/statm (Linux; 0 elsewhere).
+func (s *Server) infoMemory() []InfoField {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	rss := residentBytes()
-	return []InfoField{
-		{"used_memory", strconv.FormatUint(ms.HeapAlloc, 10)},
-		{"used_memory_human", humanBytes(ms.HeapAlloc)},
+	limit := s.infoMemoryLimit()
+	return append(limit[:2:2], []InfoField{
 		{"used_memory_rss", strconv.FormatUint(rss, 10)},
 		{"used_memory_rss_human", humanBytes(rss)},
 		{"used_memory_sys", strconv.FormatUint(ms.Sys, 10)},
+		{"go_heap_alloc", strconv.FormatUint(ms.HeapAlloc, 10)},
 		{"go_heap_objects", strconv.FormatUint(ms.HeapObjects, 10)},
 		{"go_gc_cycles", strconv.FormatUint(uint64(ms.NumGC), 10)},
 		{"go_goroutines", strconv.Itoa(runtime.NumGoroutine())},
-		{"maxmemory", "0"},
-		{"maxmemory_human", "0B"},
-		{"maxmemory_policy", "noeviction"},
+		limit[2], limit[3], limit[4],
 		{"mem_allocator", "go"},
-	}
+	}...)
 }
 
 func residentBytes() uint64 {
@@ -207,6 +206,10 @@ func humanBytes(n uint64) string {
 func (s *Server) infoStats() []InfoField {
 	st := &s.stats
 	i := func(v int64) string { return strconv.FormatInt(v, 10) }
+	var expired, evicted int64
+	if s.mem != nil {
+		expired, evicted = s.mem.ExpiredKeys(), s.mem.EvictedKeys()
+	}
 	return []InfoField{
 		{"total_connections_received", i(st.connsReceived.Load())},
 		{"total_commands_processed", i(st.commands.Load())},
@@ -214,8 +217,8 @@ func (s *Server) infoStats() []InfoField {
 		{"total_net_input_bytes", i(st.netIn.Load())},
 		{"total_net_output_bytes", i(st.netOut.Load())},
 		{"rejected_connections", i(st.rejectedConns.Load())},
-		{"expired_keys", "0"},
-		{"evicted_keys", "0"},
+		{"expired_keys", i(expired)},
+		{"evicted_keys", i(evicted)},
 		{"keyspace_hits", i(st.hits.Load())},
 		{"keyspace_misses", i(st.misses.Load())},
 		{"total_error_replies", i(st.errorReplies.Load())},

@@ -20,6 +20,8 @@ type Server struct {
 	b   Backend
 	// reads is b as ParallelReads, nil when b does not implement it.
 	reads ParallelReads
+	// mem is b as MemoryLimit, nil when b does not implement it.
+	mem MemoryLimit
 	// cluster serves the cluster commands; nil until EnableCluster, which
 	// runs before Serve, and never changed after.
 	cluster ClusterBackend
@@ -101,6 +103,7 @@ func New(cfg Config, b Backend) (*Server, error) {
 	s.txLocker, _ = b.(TxLocker)
 	s.txMu = make(chan struct{}, 1)
 	s.b = &watchBackend{Backend: b, watchers: &s.watchers}
+	s.mem, _ = b.(MemoryLimit)
 	s.workers.now = cfg.now
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.mu.listeners = make(map[net.Listener]struct{})
@@ -155,6 +158,8 @@ func prepare(c *Command, parent string) error {
 			c.flags |= flagWrite
 		case "no_auth":
 			c.flags |= flagNoAuth
+		case "denyoom":
+			c.flags |= flagDenyOOM
 		}
 	}
 	if c.local {

@@ -85,8 +85,9 @@ var configParams = [...]configParam{
 		s.maxClients.Store(n)
 		return ""
 	}},
-	{"maxmemory", constParam("0"), nil},
-	{"maxmemory-policy", constParam("noeviction"), nil},
+	{"maxmemory", getMaxMemory, setMaxMemory},
+	{"maxmemory-policy", getMaxMemoryPolicy, setMaxMemoryPolicy},
+	{"maxmemory-samples", getMaxMemorySamples, setMaxMemorySamples},
 	{"notify-keyspace-events", func(s *Server) string { return formatNotifyFlags(s.notifyFlags.Load()) }, (*Server).setNotifyFlags},
 	{"port", func(s *Server) string { _, p, _ := net.SplitHostPort(s.cfg.Addr); return p }, nil},
 	{"proto-max-bulk-len", intParam(func(s *Server) int64 { return s.maxBulk.Load() }), func(s *Server, v []byte) string {

@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynago/dynago/coordinator"
 	"github.com/dynago/dynago/engine"
 	"github.com/dynago/dynago/node"
+	"github.com/dynago/dynago/resp"
 )
 
 const usageHeader = `dynago: a Dynamo-style key-value store that speaks the Redis protocol.
@@ -46,7 +48,10 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 		durability  = fs.String("durability", "group", "when a write is acknowledged: sync (fsync each write), group (fsync batched across concurrent writes, still before the ack), none (no fsync: a crash may lose recent writes; for caches)")
 		logLevel    = fs.String("log-level", "info", "log level: debug, info, warn, error")
 		maxSiblings = fs.Int("max-siblings", cfg.Engine.MaxSiblings, "siblings kept per key; beyond it the oldest are folded (last writer wins) and counted in INFO")
+		maxMemory   = fs.String("maxmemory", "0", "limit on the live data this node stores (bytes, or with a unit: 100mb, 1gb); 0: none. Over it, --maxmemory-policy applies")
+		policy      = fs.String("maxmemory-policy", "noeviction", "what happens over --maxmemory: noeviction (writes get OOM), allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl")
 	)
+	fs.IntVar(&cfg.Coordinator.MaxMemorySamples, "maxmemory-samples", coordinator.DefaultMaxMemorySamples, "keys sampled per eviction victim (more: closer to true LRU/LFU, more CPU)")
 	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "client (RESP) listen address host:port")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "data directory (created if missing)")
 	fs.StringVar(&cfg.Name, "name", "", "node name; its id is derived from it (default: the stored name, or --addr on a new data directory)")
@@ -106,6 +111,14 @@ func parseFlags(args []string, out io.Writer) (node.Config, slog.Level, error) {
 	}
 	cfg.Engine.Durability = d
 	cfg.Engine.MaxSiblings = *maxSiblings
+	mm, ok := resp.ParseMemory([]byte(*maxMemory))
+	if !ok {
+		return cfg, 0, fmt.Errorf("bad --maxmemory %q: want bytes, or a number with a unit (kb, mb, gb)", *maxMemory)
+	}
+	cfg.Coordinator.MaxMemory = mm
+	if cfg.Coordinator.MaxMemoryPolicy, err = coordinator.ParsePolicy(*policy); err != nil {
+		return cfg, 0, fmt.Errorf("bad --maxmemory-policy: %w", err)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return cfg, 0, fmt.Errorf("bad --log-level %q: %w", *logLevel, err)
