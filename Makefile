@@ -42,7 +42,7 @@ fuzz:
 # saved with the CSV in bench/results/. BENCH_QUICK=1 for a ~2-minute run;
 # BENCH_ARGS for harness flags (BENCH_ARGS='--systems redis,single', or
 # BENCH_ARGS=--help); BENCH_GO=1 to run the Go micro-benchmarks afterwards.
-.PHONY: bench-go bench-scale bench-ae
+.PHONY: bench-go bench-scale bench-ae bench-cache
 BENCH_ARGS ?=
 bench:
 	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
@@ -65,6 +65,14 @@ bench-scale:
 # against the ideal 1/4, and foreground GET/SET p50/p99/p99.9 with AE repairing
 # the replica next to AE off (median of 3 runs). Markdown in
 # bench/results/<UTC>-ae.md. Not in CI.
+# Cache mode (issue 14): redis-server and one dynago node under the same
+# maxmemory (16mb) and allkeys-lru, each driven by a cache-aside Zipf
+# workload over 10x the keys that fit: hit rate, throughput, CPU per
+# request. Markdown in bench/results/<UTC>-cache.md. About 3 minutes.
+bench-cache:
+	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
+	BENCH_QUICK='$(BENCH_QUICK)' GO='$(GO)' ./bin/dynago-bench --cache $(BENCH_ARGS)
+
 bench-ae:
 	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
 	BENCH_QUICK='$(BENCH_QUICK)' GO='$(GO)' ./bin/dynago-bench --ae $(BENCH_ARGS)

@@ -73,7 +73,8 @@ func (s Servers) dataDir(name string) (string, error) {
 func addr(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // StartRedis starts a stock redis-server.
-func (s Servers) StartRedis(ctx context.Context) (*System, error) {
+// extra are further redis-server flags (--maxmemory …).
+func (s Servers) StartRedis(ctx context.Context, extra ...string) (*System, error) {
 	ports, err := FreePorts(1, 0)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func (s Servers) StartRedis(ctx context.Context) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.start("redis-server", s.RedisServer, redisArgs(ports[0], dir)...)
+	p, err := s.start("redis-server", s.RedisServer, append(redisArgs(ports[0], dir), extra...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +108,9 @@ func (s Servers) label(l string) string {
 	return l
 }
 
-// StartSingle starts a single dynago node with its defaults.
-func (s Servers) StartSingle(ctx context.Context) (*System, error) {
+// StartSingle starts a single dynago node with its defaults and extra
+// flags.
+func (s Servers) StartSingle(ctx context.Context, extra ...string) (*System, error) {
 	ports, err := FreePorts(1, 10000)
 	if err != nil {
 		return nil, err
@@ -117,7 +119,7 @@ func (s Servers) StartSingle(ctx context.Context) (*System, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.startDynago(ctx, "dynago-single", ports[0], dir)
+	p, err := s.startDynago(ctx, "dynago-single", ports[0], dir, extra...)
 	if err != nil {
 		return nil, err
 	}

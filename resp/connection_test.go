@@ -185,7 +185,7 @@ func TestConfigCommands(t *testing.T) {
 	h.run([]step{
 		{`CONFIG GET maxmemory`, `["maxmemory", "0"]`},
 		{`CONFIG GET requirepass`, `[]`},
-		{`CONFIG GET MAXMEM*`, `["maxmemory", "0", "maxmemory-policy", "noeviction"]`},
+		{`CONFIG GET MAXMEM*`, `["maxmemory", "0", "maxmemory-policy", "noeviction", "maxmemory-samples", "5"]`},
 		{`CONFIG GET port bind`, `["bind", "127.0.0.1", "port", "7000"]`},
 		{`CONFIG GET save appendonly databases cluster-enabled`, `["appendonly", "no", "cluster-enabled", "no", "databases", "1", "save", ""]`},
 		{`CONFIG SET timeout 30`, `OK`},

@@ -65,6 +65,11 @@ type config struct {
 	scale10M       bool
 	loadWorkers    int
 	ae             bool
+	cache          bool
+	cacheMaxMemory string
+	cachePolicy    string
+	cacheSkew      float64
+	cacheRequests  int64
 	aeDivergence   []float64
 	aeForeground   []float64
 	aeInterval     time.Duration
@@ -81,6 +86,7 @@ const usage = `dynago-bench: dynago side by side with redis-server (issue 5).
 
 Usage:
   dynago-bench [flags]            the comparison table (make bench)
+  dynago-bench --cache [flags]    cache mode's hit rate next to redis-server (make bench-cache)
   dynago-bench --scale [flags]    1M (--scale-10m: 10M) keys in the cluster (make bench-scale)
   dynago-bench --ae [flags]       anti-entropy and join of a loaded cluster (make bench-ae, issue 4)
 
@@ -129,6 +135,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.scale10M, "scale-10m", false, "with --scale, go on to 10M keys")
 	fs.IntVar(&c.loadWorkers, "load-workers", 16, "connections of the preload/loader")
 	fs.IntVar(&c.loadBatch, "load-batch", 200, "SETs per pipeline of the preload/loader")
+	fs.BoolVar(&c.cache, "cache", false, "the cache-mode run (issue 14): redis-server and one dynago node under the same --cache-maxmemory and --cache-policy, a cache-aside Zipf workload over 10x the keys that fit; hit rate, throughput, CPU")
+	fs.StringVar(&c.cacheMaxMemory, "cache-maxmemory", "16mb", "with --cache: maxmemory of both systems (<n>mb)")
+	fs.StringVar(&c.cachePolicy, "cache-policy", "allkeys-lru", "with --cache: maxmemory-policy of both systems")
+	fs.Float64Var(&c.cacheSkew, "cache-skew", 1.01, "with --cache: Zipf exponent s (> 1)")
+	fs.Int64Var(&c.cacheRequests, "cache-requests", 600_000, "with --cache: GETs per system (quick: 150000)")
 	fs.BoolVar(&c.ae, "ae", false, "the anti-entropy run (issue 4): bytes exchanged by divergence, foreground latency with and without anti-entropy repairing a divergent replica, and a 3->4 join, on a 3-node cluster holding --keyspace keys")
 	aeDiv := fs.String("ae-divergence", "0.1,1,10", "with --ae: divergences (percent of the keys node3 misses) whose anti-entropy bytes are measured")
 	aeFg := fs.String("ae-foreground", "1,10", "with --ae: divergences at which foreground latency is measured with and without anti-entropy")
@@ -169,6 +180,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		setDefault("deadline", func() { c.deadline = deadline })
 		setDefault("run-seconds", func() { c.runSeconds = seconds })
 		setDefault("systems", func() { *systems = bench.Cluster })
+	}
+	if c.cache && c.quick {
+		setDefault("cache-requests", func() { c.cacheRequests = 150_000 })
 	}
 	if c.scale {
 		setDefault("deadline", func() {
@@ -324,6 +338,8 @@ func run(cfg config) int {
 		switch {
 		case cfg.ae:
 			err = h.aeRunMain(ctx)
+		case cfg.cache:
+			err = h.cacheRun(ctx)
 		case cfg.scale:
 			err = h.scaleRun(ctx)
 		default:

@@ -39,7 +39,7 @@ func (h *harness) scaleRun(ctx context.Context) error {
 	fmt.Fprintf(h.log, "bench: starting %s\n", id)
 	start1 := h.servers().StartCluster
 	if id == bench.Single {
-		start1 = h.servers().StartSingle
+		start1 = func(ctx context.Context) (*bench.System, error) { return h.servers().StartSingle(ctx) }
 	}
 	sys, err := start1(ctx)
 	if err != nil {
