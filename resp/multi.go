@@ -189,9 +189,8 @@ func (s *Server) cmdWatch(ctx context.Context, c *Client, args [][]byte, w *Writ
 		w.WriteError(msgCrossSlot)
 		return
 	}
-	objs, err := s.getObjects(ctx, keys)
-	if err != nil {
-		s.writeErr(w, err, false)
+	objs, ok := s.getMany(ctx, w, keys)
+	if !ok {
 		return
 	}
 	now := s.nowMs()

@@ -166,10 +166,7 @@ func (s *Server) read(ctx context.Context, key []byte) (version.Sibling, bool, v
 
 // getMany reads keys with one GetMany; ok is false after an error reply.
 func (s *Server) getMany(ctx context.Context, w *Writer, keys [][]byte) ([]version.Object, bool) {
-	objs, err := s.b.GetMany(ctx, keys)
-	if err == nil && len(objs) != len(keys) {
-		err = errBackendCount
-	}
+	objs, err := s.getObjects(ctx, keys)
 	if err != nil {
 		s.writeErr(w, err, false)
 		return nil, false
@@ -375,9 +372,8 @@ func (s *Server) cmdMSetNX(ctx context.Context, c *Client, args [][]byte, w *Wri
 	if !ok {
 		return
 	}
-	objs, err := s.getObjects(ctx, keys)
-	if err != nil {
-		s.writeErr(w, err, false)
+	objs, ok := s.getMany(ctx, w, keys)
+	if !ok {
 		return
 	}
 	now := s.nowMs()
