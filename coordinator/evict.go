@@ -78,11 +78,11 @@ const (
 	// evictPoolSize is how many of the best candidates seen so far are kept
 	// between rounds (Redis's EVPOOL_SIZE is 16; a round here evicts a
 	// batch, so it keeps twice that).
-	evictPoolSize = 32
+	evictPoolSize = 128
 	// evictBatch is how many keys one round evicts at most, in parallel:
 	// an eviction is a replicated delete, and evicting one key at a time
 	// could not keep up with writers.
-	evictBatch = 16
+	evictBatch = 64
 	// evictSamplePasses bounds the partitions one round samples.
 	evictSamplePasses = 8
 	// evictHardSlack: a writer over the limit by more than 1/evictHardSlack

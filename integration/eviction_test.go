@@ -21,8 +21,8 @@ import (
 
 func TestEvictionInTheCluster(t *testing.T) {
 	bench := RequireTool(t, "redis-benchmark")
-	const limit = 4 << 20
-	c := NewCluster(t, 3, "--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru", "--ae-interval", "1s")
+	const limit = 1 << 20
+	c := NewCluster(t, 3, "--maxmemory", "1mb", "--maxmemory-policy", "allkeys-lru", "--ae-interval", "1s")
 	ctx := context.Background()
 
 	hot := make([]string, 100)
@@ -75,7 +75,7 @@ func TestEvictionInTheCluster(t *testing.T) {
 
 	// About 4x the limit: each key costs ~200 bytes of used_memory.
 	out, err := exec.Command(bench, "-h", "127.0.0.1", "-p", strconv.Itoa(c.Nodes[0].Port),
-		"-t", "set", "-n", "90000", "-r", "200000", "-d", "100", "-c", "20", "-q").CombinedOutput()
+		"-t", "set", "-n", "22000", "-r", "50000", "-d", "100", "-c", "20", "-q").CombinedOutput()
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -104,7 +104,7 @@ func TestEvictionInTheCluster(t *testing.T) {
 	// After anti-entropy, every key the benchmark may have written is on
 	// all three replicas or on none.
 	c.WaitAERounds(time.Minute, 2, c.Nodes...)
-	keys := make([]string, 5000)
+	keys := make([]string, 2000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key:%012d", i)
 	}
