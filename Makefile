@@ -66,9 +66,9 @@ bench-scale:
 # the replica next to AE off (median of 3 runs). Markdown in
 # bench/results/<UTC>-ae.md. Not in CI.
 # Cache mode (issue 14): redis-server and one dynago node under the same
-# maxmemory (16mb) and allkeys-lru, each driven by a cache-aside Zipf
+# maxmemory (8mb) and allkeys-lru, each driven by a cache-aside Zipf
 # workload over 10x the keys that fit: hit rate, throughput, CPU per
-# request. Markdown in bench/results/<UTC>-cache.md. About 3 minutes.
+# request. Markdown in bench/results/<UTC>-cache.md. About 1 minute.
 bench-cache:
 	$(GO) build -o bin/dynago-bench ./bench/cmd/dynago-bench
 	BENCH_QUICK='$(BENCH_QUICK)' GO='$(GO)' ./bin/dynago-bench --cache $(BENCH_ARGS)
