@@ -65,6 +65,7 @@ func (s *Server) builtinCommands() []*Command {
 	cmds := append(s.coreCommands(), s.hashCommands()...)
 	cmds = append(cmds, s.setCommands()...)
 	cmds = append(cmds, s.keyCommands()...)
+	cmds = append(cmds, s.scriptingCommands()...)
 	cmds = append(cmds, s.pubsubCommands()...)
 	return append(cmds, s.zsetCommands()...)
 }
