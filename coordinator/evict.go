@@ -66,10 +66,13 @@ func ParsePolicy(s string) (Policy, error) {
 // volatile reports whether the policy evicts only keys with an expiry.
 func (p Policy) volatile() bool { return p >= VolatileLRU }
 
-// tracksAccess reports whether the policy ranks keys by their accesses.
-func (p Policy) tracksAccess() bool {
+// TracksAccess reports whether the policy ranks keys by their accesses.
+func (p Policy) TracksAccess() bool {
 	return p == AllKeysLRU || p == AllKeysLFU || p == VolatileLRU || p == VolatileLFU
 }
+
+// LFU reports whether the policy ranks keys by their access frequency.
+func (p Policy) LFU() bool { return p == AllKeysLFU || p == VolatileLFU }
 
 // DefaultMaxMemorySamples is Redis's maxmemory-samples default.
 const DefaultMaxMemorySamples = 5
@@ -146,6 +149,17 @@ func (c *Coordinator) UsedMemory() int64 {
 	return c.evict.store.LiveBytes()
 }
 
+// KeyAccess returns what this node's access table knows of key (its idle
+// time and LFU counter), and false while no LRU or LFU policy tracks
+// accesses. Reading it is no access.
+func (c *Coordinator) KeyAccess(key []byte) (idle time.Duration, freq uint8, ok bool) {
+	if c.evict.store == nil {
+		return 0, 0, false
+	}
+	a, ok := c.evict.store.AccessOf(uint16(Partition(c.placement(), key)), key)
+	return a.Idle, a.Freq, ok
+}
+
 // EvictedKeys counts the keys this node evicted.
 func (c *Coordinator) EvictedKeys() int64 { return c.evict.evicted.Load() }
 
@@ -164,7 +178,7 @@ func (c *Coordinator) SetMaxMemoryPolicy(p Policy) {
 	c.evict.pool = c.evict.pool[:0] // ranked by the old policy
 	c.evict.mu.Unlock()
 	c.evict.stuck.Store(false)
-	if old.tracksAccess() != p.tracksAccess() {
+	if old.TracksAccess() != p.TracksAccess() {
 		c.trackAccess()
 	}
 	c.kickEvictor()
@@ -183,7 +197,7 @@ func (c *Coordinator) trackAccess() {
 		return
 	}
 	limit := c.MaxMemory()
-	if limit > 0 && c.MaxMemoryPolicy().tracksAccess() {
+	if limit > 0 && c.MaxMemoryPolicy().TracksAccess() {
 		c.evict.store.TrackAccess(int(min(limit/accessSlotBytes, math.MaxInt32)))
 	} else {
 		c.evict.store.TrackAccess(0)

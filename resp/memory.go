@@ -2,6 +2,7 @@ package resp
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/dynago/dynago/coordinator"
 )
@@ -22,6 +23,10 @@ type MemoryLimit interface {
 	SetMaxMemoryPolicy(coordinator.Policy)
 	MaxMemorySamples() int
 	SetMaxMemorySamples(int)
+	// KeyAccess is what the node's access table knows of key, without
+	// counting as an access; ok is false while no LRU or LFU policy
+	// tracks accesses (OBJECT IDLETIME, OBJECT FREQ).
+	KeyAccess(key []byte) (idle time.Duration, freq uint8, ok bool)
 	// EvictedKeys and ExpiredKeys are INFO stats' evicted_keys and
 	// expired_keys: keys this node evicted, and expired keys it reclaimed.
 	EvictedKeys() int64

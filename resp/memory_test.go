@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dynago/dynago/coordinator"
 )
@@ -28,7 +29,13 @@ func (b *limitedBackend) SetMaxMemoryPolicy(p coordinator.Policy) { b.policy = p
 func (b *limitedBackend) MaxMemorySamples() int                   { return b.samples }
 func (b *limitedBackend) SetMaxMemorySamples(n int)               { b.samples = n }
 func (b *limitedBackend) EvictedKeys() int64                      { return b.evicted }
-func (b *limitedBackend) ExpiredKeys() int64                      { return 7 }
+func (b *limitedBackend) KeyAccess(key []byte) (time.Duration, uint8, bool) {
+	if !b.policy.TracksAccess() || b.max == 0 {
+		return 0, 0, false
+	}
+	return 42 * time.Second, 7, true
+}
+func (b *limitedBackend) ExpiredKeys() int64 { return 7 }
 
 func newLimitedHarness(t *testing.T) (*harness, *limitedBackend) {
 	t.Helper()
@@ -88,4 +95,20 @@ func TestOOMRefusesDenyOOMCommandsOnly(t *testing.T) {
 	})
 	b.policy = coordinator.AllKeysLRU // the backend evicts: nothing refused
 	h.run([]step{{"SET k3 v", "OK"}})
+}
+
+func TestObjectFreqAndIdleTimeReadTheAccessTable(t *testing.T) {
+	h, b := newLimitedHarness(t)
+	h.run([]step{{"SET k v", "OK"}})
+	b.max, b.policy = 1<<20, coordinator.AllKeysLRU
+	h.run([]step{
+		{"OBJECT IDLETIME k", "(integer) 42"},
+		{"OBJECT FREQ k", "(error) " + msgNoLFU},
+		{"OBJECT IDLETIME missing", "(nil)"},
+	})
+	b.policy = coordinator.VolatileLFU
+	h.run([]step{
+		{"OBJECT FREQ k", "(integer) 7"},
+		{"OBJECT IDLETIME k", "(error) " + msgLFU},
+	})
 }

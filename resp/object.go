@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/bits"
 	"strconv"
+	"time"
 
 	"github.com/dynago/dynago/crdt"
 	"github.com/dynago/dynago/version"
@@ -13,9 +14,10 @@ import (
 // every key as one version.Object, so these answers describe the value,
 // not dynago's storage: OBJECT ENCODING applies Redis 7.2's encoding rules
 // and default thresholds to the value, MEMORY USAGE estimates what Redis
-// would spend on it. dynago keeps no access times: IDLETIME counts from
-// the key's last write and FREQ answers as Redis does when no LFU policy
-// is set.
+// would spend on it. IDLETIME and FREQ read the node's access table
+// (cache mode, docs/eviction.md) when an LRU or LFU maxmemory policy keeps
+// one; without it IDLETIME counts from the key's last write, and FREQ
+// answers Redis's error unless an LFU policy is selected.
 
 // Redis 7.2's default thresholds (hash-max-listpack-entries and -value,
 // set-max-intset-entries, set-max-listpack-entries and -value,
@@ -126,16 +128,50 @@ func (s *Server) objectSub(answer func(w *Writer, kv keyValue)) HandlerFunc {
 	}
 }
 
+// The errors of OBJECT FREQ and IDLETIME under the wrong kind of policy.
+const (
+	msgNoLFU = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+	msgLFU   = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+)
+
+// accessSub is OBJECT FREQ (freq) or OBJECT IDLETIME. The access table is
+// read before the key, whose quorum read counts as an access.
+func (s *Server) accessSub(freq bool) HandlerFunc {
+	return func(ctx context.Context, c *Client, args [][]byte, w *Writer) {
+		lfu := s.mem != nil && s.mem.MaxMemoryPolicy().LFU()
+		if freq != lfu {
+			w.WriteError(map[bool]string{true: msgNoLFU, false: msgLFU}[freq])
+			return
+		}
+		var idle time.Duration
+		var count uint8
+		tracked := false
+		if s.mem != nil {
+			idle, count, tracked = s.mem.KeyAccess(args[2])
+		}
+		kv, ok := s.readKeyOrNil(ctx, w, args[2])
+		switch {
+		case !ok:
+		case freq && tracked:
+			w.WriteInt(int64(count))
+		case freq:
+			w.WriteInt(0) // LFU selected but no limit: nothing tracked
+		case tracked:
+			w.WriteInt(int64(idle / time.Second))
+		default:
+			w.WriteInt(max(0, (s.nowMs()-kv.written)/1000))
+		}
+	}
+}
+
 func (s *Server) objectCommand() *Command {
 	sub := func(name, summary string, h HandlerFunc) *Command {
 		return &Command{Name: name, Arity: 3, Flags: fl("readonly"), FirstKey: 2, LastKey: 2, Step: 1,
 			ACLCategories: fl("@keyspace @read @slow"), Tips: fl("nondeterministic_output"), KeySpecs: []KeySpec{spec(2, "RO")}, Summary: summary, Since: "2.2.3", Group: "generic",
 			Complexity: "O(N) where N is the number of elements of the key (read whole)", Arguments: []Arg{keyArg("key")}, Handler: h}
 	}
-	freq := sub("freq", "Returns the logarithmic access frequency counter of a Redis object (dynago keeps none: the error Redis gives without an LFU policy).",
-		s.objectSub(func(w *Writer, kv keyValue) {
-			w.WriteError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.")
-		}))
+	freq := sub("freq", "Returns the logarithmic access frequency counter of a key, as this node's access table knows it (an LFU maxmemory policy must be selected).",
+		s.accessSub(true))
 	freq.Since = "4.0.0"
 	return &Command{Name: "object", Arity: -2, ACLCategories: fl("@slow"),
 		Summary: "A container for object introspection commands.", Since: "2.2.3", Group: "generic", Complexity: "Depends on subcommand.",
@@ -144,8 +180,8 @@ func (s *Server) objectCommand() *Command {
 				s.objectSub(func(w *Writer, kv keyValue) { w.WriteBulkString(kv.encoding()) })),
 			sub("refcount", "Returns the reference count of a value (1; INT_MAX for the integers Redis shares).",
 				s.objectSub(func(w *Writer, kv keyValue) { w.WriteInt(kv.refcount()) })),
-			sub("idletime", "Returns the seconds since the key was last written (dynago does not track reads).",
-				s.objectSub(func(w *Writer, kv keyValue) { w.WriteInt(max(0, (s.nowMs()-kv.written)/1000)) })),
+			sub("idletime", "Returns the seconds since the key was last used on this node (with an LRU maxmemory policy), else since it was last written.",
+				s.accessSub(false)),
 			freq,
 			&Command{Name: "help", Arity: 2, Flags: fl("loading stale"), ACLCategories: fl("@keyspace @slow"), local: true,
 				Summary: "Returns helpful text about the different subcommands.", Since: "6.2.0", Group: "generic", Complexity: "O(1)",
