@@ -139,13 +139,6 @@ func (e *Engine) TrackAccess(slots int) {
 	e.access.Store(newAccessTable(slots, e.cfg.Now()))
 }
 
-// touch records an access of the 'd' key with hash h when tracking is on.
-func (e *Engine) touch(h uint64, write bool) {
-	if t := e.access.Load(); t != nil {
-		t.touch(h, e.cfg.Now(), write)
-	}
-}
-
 // AccessOf returns what the access table knows of key in partition p, and
 // false while tracking is off.
 func (e *Engine) AccessOf(p uint16, key []byte) (Access, bool) {

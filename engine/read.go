@@ -25,15 +25,21 @@ func (e *Engine) Get(p uint16, key []byte) (version.Object, error) {
 		return version.Object{}, err
 	}
 	defer e.exit()
+	if e.cache == nil {
+		k := dataKey(p, key)
+		if t := e.access.Load(); t != nil {
+			t.touch(xxhash.Sum64(k), e.cfg.Now(), false)
+		}
+		o, _, err := e.read(k)
+		return o, err
+	}
 	// The hit path builds the key on the stack: a hot GET allocates
 	// nothing.
 	var buf [64]byte
 	k := appendDataKey(buf[:0], p, key)
 	h := xxhash.Sum64(k)
-	e.touch(h, false)
-	if e.cache == nil {
-		o, _, err := e.read(dataKey(p, key))
-		return o, err
+	if t := e.access.Load(); t != nil {
+		t.touch(h, e.cfg.Now(), false)
 	}
 	if o, ok := e.cache.get(h, k); ok {
 		return o, nil

@@ -186,8 +186,10 @@ func (e *Engine) writeData(p uint16, key []byte, h uint64, k, kh []byte, hit boo
 	if err != nil {
 		return pending{}, err
 	}
-	if live, _ := classify(next); live {
-		e.touch(h, true) // a delete is no use of the key
+	if t := e.access.Load(); t != nil {
+		if live, _ := classify(next); live { // a delete is no use of the key
+			t.touch(h, e.cfg.Now(), true)
+		}
 	}
 	e.changed(p, key, cur, next)
 	return pd, nil
