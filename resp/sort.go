@@ -44,11 +44,8 @@ func parseSort(w *Writer, args [][]byte, readonly bool) (sortOpts, bool) {
 		case eqFold(a, "alpha"):
 			o.alpha = true
 		case eqFold(a, "limit") && left >= 2:
-			var ok1, ok2 bool
-			o.start, ok1 = parseInt64(args[j+1])
-			o.count, ok2 = parseInt64(args[j+2])
-			if !ok1 || !ok2 {
-				w.WriteError(msgNotInteger)
+			var ok bool
+			if o.start, o.count, ok = parseLimit(w, args[j+1:]); !ok {
 				return o, false
 			}
 			j += 2

@@ -97,6 +97,18 @@ func (rg *zrange) pick(els []crdt.Element) []crdt.Element {
 	return out
 }
 
+// parseLimit parses LIMIT's offset and count, the first two of args (the
+// caller checked there are two). It reports false after writing the error.
+func parseLimit(w *Writer, args [][]byte) (offset, count int64, ok bool) {
+	offset, ok1 := parseInt64(args[0])
+	count, ok2 := parseInt64(args[1])
+	if !ok1 || !ok2 {
+		w.WriteError(msgNotInteger)
+		return 0, 0, false
+	}
+	return offset, count, true
+}
+
 // parseZRange parses a range command's arguments from its min (at):
 // min max [options]. by and rev are the command's own; ZRANGE and
 // ZRANGESTORE (byAuto) take BYSCORE, BYLEX and REV as options, and a store
@@ -110,11 +122,8 @@ func (s *Server) parseZRange(w *Writer, args [][]byte, at int, by rangeBy, rev, 
 		case !store && eqFold(a, "withscores"):
 			rg.withScores = true
 		case eqFold(a, "limit") && left >= 2:
-			var ok1, ok2 bool
-			rg.offset, ok1 = parseInt64(args[j+1])
-			rg.limit, ok2 = parseInt64(args[j+2])
-			if !ok1 || !ok2 {
-				w.WriteError(msgNotInteger)
+			var ok bool
+			if rg.offset, rg.limit, ok = parseLimit(w, args[j+1:]); !ok {
 				return rg, false
 			}
 			j += 2
