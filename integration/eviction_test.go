@@ -4,7 +4,8 @@ package integration
 // --maxmemory with allkeys-lru, written by redis-benchmark to four times
 // its limit, stays within 105 % of the limit on every node, evicts, keeps
 // a hot set that is read all along, and ends with replicas that agree: an
-// eviction is a replicated delete, so no key is left on one replica only.
+// eviction is a replicated delete, so no key is left on one replica only
+// and an evicted key does not come back.
 
 import (
 	"context"
@@ -102,12 +103,31 @@ func TestEvictionInTheCluster(t *testing.T) {
 	}
 
 	// After anti-entropy, every key the benchmark may have written is on
-	// all three replicas or on none.
-	c.WaitAERounds(time.Minute, 2, c.Nodes...)
+	// all three replicas or on none, and a key that was evicted (a
+	// tombstone with no live value on every node) stays evicted.
 	keys := make([]string, 2000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("key:%012d", i)
 	}
+	evictedBefore := make([]bool, len(keys))
+	for i := range evictedBefore {
+		evictedBefore[i] = true
+	}
+	for _, p := range c.Nodes {
+		for i, lc := range c.MustLocalMany(p, keys) {
+			evictedBefore[i] = evictedBefore[i] && lc.Siblings > 0 && len(lc.Live) == 0
+		}
+	}
+	gone := 0
+	for _, e := range evictedBefore {
+		if e {
+			gone++
+		}
+	}
+	if gone == 0 {
+		c.Fatalf("none of %d sampled keys was evicted on every replica: nothing to check", len(keys))
+	}
+	c.WaitAERounds(time.Minute, 2, c.Nodes...)
 	copies := make([]int, len(keys))
 	for _, p := range c.Nodes {
 		for i, lc := range c.MustLocalMany(p, keys) {
@@ -123,8 +143,11 @@ func TestEvictionInTheCluster(t *testing.T) {
 		}
 		if n > 0 {
 			present++
+			if evictedBefore[i] {
+				c.Fatalf("%s was evicted from every replica and is live again on %d after anti-entropy", keys[i], n)
+			}
 		}
 	}
-	t.Logf("evicted %d keys; peaks %d %d %d of %d; %d of %d sampled keys kept", evicted,
-		peak[0].Load(), peak[1].Load(), peak[2].Load(), limit, present, len(keys))
+	t.Logf("evicted %d keys; peaks %d %d %d of %d; of %d sampled keys %d kept, %d evicted everywhere and still gone", evicted,
+		peak[0].Load(), peak[1].Load(), peak[2].Load(), limit, len(keys), present, gone)
 }
